@@ -1,0 +1,115 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const base64Key = z
+  .string()
+  .trim()
+  .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(v), {
+    message: 'must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)',
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+  HOST: z.string().default('0.0.0.0'),
+  FERRY_DATA_DIR: z.string().default('.ferry'),
+  FERRY_DATABASE_URL: z.string().optional(),
+  FERRY_ENCRYPTION_KEY: base64Key.optional(),
+  FERRY_PREVIOUS_ENCRYPTION_KEYS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+    .pipe(z.array(base64Key)),
+  FERRY_SECRET_KEY: z.uuid({ message: 'must be a UUID (v4), like Nango secret keys' }).optional(),
+  FERRY_SERVER_URL: z.url().optional(),
+  FERRY_PROVIDERS_FILE: z.string().optional(),
+  FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FERRY_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b').default('10mb'),
+});
+
+/** Validated server configuration. */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  dataDir: string;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  encryptionKey: string;
+  previousEncryptionKeys: string[];
+  /** Set when the key was generated into the data folder (embedded mode); the caller warns. */
+  encryptionKeyGenerated: boolean;
+  secretKey: string | undefined;
+  serverUrl: string;
+  providersFile: string | undefined;
+  logLevel: string;
+  bodyLimit: string;
+}
+
+/** A configuration problem, printed readably at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function readOrCreateKey(dataDir: string): { key: string; generated: boolean } {
+  const file = join(dataDir, 'encryption.key');
+  if (existsSync(file)) {
+    const key = readFileSync(file, 'utf8').trim();
+    const parsed = base64Key.safeParse(key);
+    if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
+    return { key, generated: false };
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { key, generated: true };
+}
+
+/**
+ * Reads and validates the configuration from environment variables.
+ * In embedded mode (no FERRY_ENCRYPTION_KEY outside production) an encryption key is generated once into the
+ * data folder with 0600 permissions.
+ * @throws ConfigError listing every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.FERRY_DATA_DIR);
+  const dbUrl = e.FERRY_DATABASE_URL;
+  const database: Config['database'] =
+    dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)
+      ? { kind: 'postgres', url: dbUrl }
+      : { kind: 'sqlite', file: dbUrl ? resolve(dbUrl.replace(/^sqlite:(\/\/)?/, '')) : join(dataDir, 'ferry.db') };
+
+  let encryptionKey = e.FERRY_ENCRYPTION_KEY;
+  let encryptionKeyGenerated = false;
+  if (!encryptionKey) {
+    if (e.NODE_ENV === 'production') {
+      throw new ConfigError('Invalid configuration:\n  FERRY_ENCRYPTION_KEY: required when NODE_ENV=production');
+    }
+    const created = readOrCreateKey(dataDir);
+    encryptionKey = created.key;
+    encryptionKeyGenerated = created.generated;
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    database,
+    encryptionKey,
+    previousEncryptionKeys: e.FERRY_PREVIOUS_ENCRYPTION_KEYS,
+    encryptionKeyGenerated,
+    secretKey: e.FERRY_SECRET_KEY?.toLowerCase(),
+    serverUrl: (e.FERRY_SERVER_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    providersFile: e.FERRY_PROVIDERS_FILE,
+    logLevel: e.FERRY_LOG_LEVEL,
+    bodyLimit: e.FERRY_BODY_LIMIT,
+  };
+}

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Encryptor } from '../crypto/encryption.js';
+import { FerryError } from '../errors.js';
+import type { IntegrationService } from '../integrations/service.js';
+import type { ActivityLogWriter } from '../logs/writer.js';
+import type { Store } from '../store/store.js';
+import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
+import { expiryOf, fitsAuthMode, toStoredCredentials, type ImportCredentials, type StoredCredentials } from './credentials.js';
+import { toApiEndUser, upsertEndUser, type ApiEndUser, type EndUserInput, type OrganizationInput } from './endUsers.js';
+
+/** A refresh problem recorded on a connection. */
+export interface ApiConnectionError {
+  type: string;
+  log_id: string | null;
+}
+
+/** A connection in `GET /connections`. */
+export interface ApiConnectionSummary {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  created: string;
+  metadata: Record<string, unknown> | null;
+  errors: ApiConnectionError[];
+  end_user: ApiEndUser | null;
+  tags: Record<string, string>;
+}
+
+/** A connection in `GET /connections/:id`, credentials included. */
+export interface ApiConnectionFull {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  errors: ApiConnectionError[];
+  end_user: ApiEndUser | null;
+  tags: Record<string, string>;
+  metadata: Record<string, unknown> | null;
+  connection_config: Record<string, unknown>;
+  webhook_url_override: string | null;
+  created_at: string;
+  updated_at: string;
+  last_fetched_at: string | null;
+  credentials: StoredCredentials;
+}
+
+export interface ImportConnectionInput {
+  provider_config_key: string;
+  connection_id?: string | undefined;
+  credentials: ImportCredentials;
+  metadata?: Record<string, unknown> | undefined;
+  connection_config?: Record<string, unknown> | undefined;
+  end_user?: EndUserInput | undefined;
+  organization?: OrganizationInput | undefined;
+  tags?: Record<string, string> | undefined;
+  webhook_url_override?: string | null | undefined;
+}
+
+export interface ListConnectionsFilter {
+  connectionId?: string | undefined;
+  search?: string | undefined;
+  endUserId?: string | undefined;
+  endUserOrganizationId?: string | undefined;
+  integrationIds?: string[] | undefined;
+  tags?: Record<string, string> | undefined;
+  limit: number;
+  page: number;
+}
+
+export interface PatchConnectionInput {
+  end_user?: EndUserInput | undefined;
+  tags?: Record<string, string> | undefined;
+  webhook_url_override?: string | null | undefined;
+}
+
+/** Connections: one end user's credentials for one integration. */
+export class ConnectionService {
+  readonly #store: Store;
+  readonly #encryptor: Encryptor;
+  readonly #integrations: IntegrationService;
+  readonly #activity: ActivityLogWriter;
+
+  constructor(deps: { store: Store; encryptor: Encryptor; integrations: IntegrationService; activity: ActivityLogWriter }) {
+    this.#store = deps.store;
+    this.#encryptor = deps.encryptor;
+    this.#integrations = deps.integrations;
+    this.#activity = deps.activity;
+  }
+
+  #baseQuery(environmentId: number) {
+    return this.#store.db
+      .selectFrom('connections as c')
+      .innerJoin('integrations as i', 'i.id', 'c.integration_id')
+      .leftJoin('end_users as u', 'u.id', 'c.end_user_id')
+      .where('c.environment_id', '=', environmentId)
+      .select([
+        'c.id',
+        'c.connection_id',
+        'c.created_at',
+        'c.updated_at',
+        'c.metadata',
+        'c.tags',
+        'c.last_refresh_failure',
+        'c.last_fetched_at',
+        'i.unique_key',
+        'i.provider',
+        'u.end_user_id',
+        'u.email',
+        'u.display_name',
+        'u.tags as end_user_tags',
+        'u.organization_id',
+        'u.organization_display_name',
+      ]);
+  }
+
+  /** Imports a connection with existing credentials. @throws unknown_provider_config, invalid_body, duplicate_connection */
+  async import(environmentId: number, input: ImportConnectionInput): Promise<ApiConnectionFull> {
+    const integration = await this.#integrations.find(environmentId, input.provider_config_key);
+    if (!integration) throw new FerryError('unknown_provider_config', `Integration "${input.provider_config_key}" does not exist.`);
+    const credentials = toStoredCredentials(input.credentials);
+    const authMode = this.#integrations.authModeOf(integration.provider);
+    if (authMode && !fitsAuthMode(credentials.type, authMode)) {
+      throw new FerryError('invalid_body', `Credentials of type ${credentials.type} do not fit integration "${integration.uniqueKey}" (auth mode ${authMode}).`, {
+        errors: [{ path: 'credentials.type', message: `expected ${authMode}` }],
+      });
+    }
+    const connectionId = input.connection_id ?? randomUUID();
+    const now = nowIso();
+    try {
+      await this.#store.db.transaction().execute(async (trx) => {
+        const endUserRowId = input.end_user ? await upsertEndUser(trx, environmentId, input.end_user, input.organization) : null;
+        await trx
+          .insertInto('connections')
+          .values({
+            environment_id: environmentId,
+            integration_id: integration.id,
+            connection_id: connectionId,
+            credentials_enc: this.#encryptor.encryptJson(credentials),
+            credentials_expires_at: expiryOf(credentials),
+            connection_config: toJson(input.connection_config ?? {}) ?? '{}',
+            metadata: toJson(input.metadata ?? null),
+            tags: toJson(input.tags ?? {}) ?? '{}',
+            end_user_id: endUserRowId,
+            webhook_url_override: input.webhook_url_override ?? null,
+            last_fetched_at: null,
+            refresh_attempts: 0,
+            last_refresh_failure: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new FerryError('duplicate_connection', `Connection "${connectionId}" already exists for integration "${integration.uniqueKey}".`);
+      }
+      throw err;
+    }
+    const op = this.#activity.start({ environmentId, kind: 'auth', name: 'connection.import', integration: integration.uniqueKey, connectionId });
+    op.log('info', `Imported ${credentials.type} credentials for connection "${connectionId}".`);
+    op.end('success');
+    return this.get(environmentId, connectionId, input.provider_config_key, { refreshToken: false, touch: false });
+  }
+
+  /** Lists connections, newest first, paged. */
+  async list(environmentId: number, f: ListConnectionsFilter): Promise<ApiConnectionSummary[]> {
+    let q = this.#baseQuery(environmentId);
+    if (f.connectionId) q = q.where('c.connection_id', '=', f.connectionId);
+    if (f.endUserId) q = q.where('u.end_user_id', '=', f.endUserId);
+    if (f.endUserOrganizationId) q = q.where('u.organization_id', '=', f.endUserOrganizationId);
+    if (f.integrationIds && f.integrationIds.length > 0) q = q.where('i.unique_key', 'in', f.integrationIds);
+    if (f.search) {
+      const like = `%${f.search.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      q = q.where((eb) =>
+        eb.or([
+          sql<SqlBool>`lower(${eb.ref('c.connection_id')}) like ${like} escape '\\'`,
+          sql<SqlBool>`lower(coalesce(${eb.ref('u.end_user_id')}, '')) like ${like} escape '\\'`,
+          sql<SqlBool>`lower(coalesce(${eb.ref('u.email')}, '')) like ${like} escape '\\'`,
+          sql<SqlBool>`lower(coalesce(${eb.ref('u.display_name')}, '')) like ${like} escape '\\'`,
+        ]),
+      );
+    }
+    for (const [key, value] of Object.entries(f.tags ?? {})) {
+      q = q.where(this.#tagEquals(key, value));
+    }
+    const rows = await q
+      .orderBy('c.created_at', 'desc')
+      .orderBy('c.id', 'desc')
+      .limit(f.limit)
+      .offset(f.page * f.limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      connection_id: r.connection_id,
+      provider_config_key: r.unique_key,
+      provider: r.provider,
+      created: toIso(r.created_at),
+      metadata: fromJson<Record<string, unknown> | null>(r.metadata),
+      errors: this.#errorsOf(r.last_refresh_failure),
+      end_user: toApiEndUser({ ...r, tags: r.end_user_tags }),
+      tags: fromJson<Record<string, string>>(r.tags),
+    }));
+  }
+
+  #tagEquals(key: string, value: string): Expression<SqlBool> {
+    return this.#store.dialect === 'postgres'
+      ? sql<SqlBool>`c.tags ->> ${key} = ${value}`
+      : sql<SqlBool>`json_extract(c.tags, ${'$.' + JSON.stringify(key)}) = ${value}`;
+  }
+
+  #errorsOf(failure: unknown): ApiConnectionError[] {
+    const f = fromJson<{ type?: string; log_id?: string | null } | null>(failure);
+    return f ? [{ type: f.type ?? 'auth', log_id: f.log_id ?? null }] : [];
+  }
+
+  /** Finds a connection's internal row with decrypted credentials, or undefined. */
+  async findRow(environmentId: number, connectionId: string, providerConfigKey: string) {
+    const row = await this.#baseQuery(environmentId)
+      .select(['c.credentials_enc', 'c.connection_config', 'c.webhook_url_override', 'c.integration_id'])
+      .where('c.connection_id', '=', connectionId)
+      .where('i.unique_key', '=', providerConfigKey)
+      .executeTakeFirst();
+    return row;
+  }
+
+  /**
+   * Gets one connection with its credentials; the refresh token is removed unless asked for.
+   * @throws unknown_connection
+   */
+  async get(
+    environmentId: number,
+    connectionId: string,
+    providerConfigKey: string,
+    opts: { refreshToken: boolean; touch?: boolean },
+  ): Promise<ApiConnectionFull> {
+    const r = await this.findRow(environmentId, connectionId, providerConfigKey);
+    if (!r) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
+    const credentials = this.#encryptor.decryptJson<StoredCredentials>(r.credentials_enc);
+    if (!opts.refreshToken && 'refresh_token' in credentials) delete credentials.refresh_token;
+    let lastFetchedAt = r.last_fetched_at === null ? null : toIso(r.last_fetched_at);
+    if (opts.touch !== false) {
+      lastFetchedAt = nowIso();
+      // last_fetched_at is informative: written without awaiting so a read costs one query.
+      void this.#store.db.updateTable('connections').set({ last_fetched_at: lastFetchedAt }).where('id', '=', r.id).execute().catch(() => undefined);
+    }
+    return {
+      id: r.id,
+      connection_id: r.connection_id,
+      provider_config_key: r.unique_key,
+      provider: r.provider,
+      errors: this.#errorsOf(r.last_refresh_failure),
+      end_user: toApiEndUser({ ...r, tags: r.end_user_tags }),
+      tags: fromJson<Record<string, string>>(r.tags),
+      metadata: fromJson<Record<string, unknown> | null>(r.metadata),
+      connection_config: fromJson<Record<string, unknown>>(r.connection_config),
+      webhook_url_override: r.webhook_url_override,
+      created_at: toIso(r.created_at),
+      updated_at: toIso(r.updated_at),
+      last_fetched_at: lastFetchedAt,
+      credentials,
+    };
+  }
+
+  async #requireId(environmentId: number, connectionId: string, providerConfigKey: string): Promise<number> {
+    const row = await this.#store.db
+      .selectFrom('connections as c')
+      .innerJoin('integrations as i', 'i.id', 'c.integration_id')
+      .select('c.id')
+      .where('c.environment_id', '=', environmentId)
+      .where('c.connection_id', '=', connectionId)
+      .where('i.unique_key', '=', providerConfigKey)
+      .executeTakeFirst();
+    if (!row) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
+    return row.id;
+  }
+
+  /** Updates the end user, tags or webhook URL override. @throws unknown_connection */
+  async patch(environmentId: number, connectionId: string, providerConfigKey: string, input: PatchConnectionInput): Promise<void> {
+    const id = await this.#requireId(environmentId, connectionId, providerConfigKey);
+    await this.#store.db.transaction().execute(async (trx) => {
+      const set: { updated_at: string; end_user_id?: number; tags?: string; webhook_url_override?: string | null } = { updated_at: nowIso() };
+      if (input.end_user) set.end_user_id = await upsertEndUser(trx, environmentId, input.end_user);
+      if (input.tags) set.tags = JSON.stringify(input.tags);
+      if (input.webhook_url_override !== undefined) set.webhook_url_override = input.webhook_url_override;
+      await trx.updateTable('connections').set(set).where('id', '=', id).execute();
+    });
+  }
+
+  /** Deletes a connection. @throws unknown_connection */
+  async delete(environmentId: number, connectionId: string, providerConfigKey: string): Promise<void> {
+    const id = await this.#requireId(environmentId, connectionId, providerConfigKey);
+    await this.#store.db.deleteFrom('connections').where('id', '=', id).execute();
+    const op = this.#activity.start({ environmentId, kind: 'admin', name: 'connection.delete', integration: providerConfigKey, connectionId });
+    op.end('success');
+  }
+
+  /**
+   * Replaces (`merge: false`) or shallow-merges (`merge: true`) the metadata of one or more connections,
+   * all or none. @throws unknown_connection
+   */
+  async setMetadata(environmentId: number, connectionIds: string[], providerConfigKey: string, metadata: Record<string, unknown>, merge: boolean): Promise<void> {
+    await this.#store.db.transaction().execute(async (trx) => {
+      for (const connectionId of connectionIds) {
+        const row = await trx
+          .selectFrom('connections as c')
+          .innerJoin('integrations as i', 'i.id', 'c.integration_id')
+          .select(['c.id', 'c.metadata'])
+          .where('c.environment_id', '=', environmentId)
+          .where('c.connection_id', '=', connectionId)
+          .where('i.unique_key', '=', providerConfigKey)
+          .executeTakeFirst();
+        if (!row) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
+        const next = merge ? { ...(fromJson<Record<string, unknown> | null>(row.metadata) ?? {}), ...metadata } : metadata;
+        await trx.updateTable('connections').set({ metadata: JSON.stringify(next), updated_at: nowIso() }).where('id', '=', row.id).execute();
+      }
+    });
+  }
+}

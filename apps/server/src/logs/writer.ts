@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { LogLevel, OperationKind, OperationStatus } from '@ferry/types';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { toJson } from '../store/values.js';
+
+/** What starts an operation in the activity log. */
+export interface OperationStart {
+  environmentId: number;
+  kind: OperationKind;
+  name: string;
+  integration?: string | null;
+  connectionId?: string | null;
+  meta?: Record<string, unknown> | null;
+}
+
+/** A handle on a running operation: add messages, then end it once. */
+export interface OperationHandle {
+  readonly id: string;
+  log(level: LogLevel, message: string, meta?: Record<string, unknown>): void;
+  end(status: Exclude<OperationStatus, 'running'>, meta?: Record<string, unknown>): void;
+}
+
+type Pending =
+  | { t: 'op'; id: string; start: OperationStart; at: string }
+  | { t: 'msg'; opId: string; level: LogLevel; message: string; meta: Record<string, unknown> | undefined; at: string }
+  | { t: 'end'; id: string; status: OperationStatus; meta: Record<string, unknown> | undefined; at: string };
+
+const MAX_MESSAGE_LENGTH = 64 * 1024;
+
+/**
+ * The activity log writer. Calls only queue work in memory and return at once; the queue is written in one
+ * transaction per flush (every `intervalMs`, or sooner when `maxBatch` entries wait), so logging never slows the
+ * request that logs.
+ */
+export class ActivityLogWriter {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #intervalMs: number;
+  readonly #maxBatch: number;
+  #queue: Pending[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(store: Store, logger: Logger, options: { intervalMs?: number; maxBatch?: number } = {}) {
+    this.#store = store;
+    this.#logger = logger;
+    this.#intervalMs = options.intervalMs ?? 50;
+    this.#maxBatch = options.maxBatch ?? 500;
+  }
+
+  /** Starts an operation and returns its handle. */
+  start(start: OperationStart): OperationHandle {
+    const id = randomUUID();
+    this.#push({ t: 'op', id, start, at: new Date().toISOString() });
+    let ended = false;
+    return {
+      id,
+      log: (level, message, meta) => {
+        const text = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}… [truncated]` : message;
+        this.#push({ t: 'msg', opId: id, level, message: text, meta, at: new Date().toISOString() });
+      },
+      end: (status, meta) => {
+        if (ended) return;
+        ended = true;
+        const merged = meta ? { ...(start.meta ?? {}), ...meta } : undefined;
+        this.#push({ t: 'end', id, status, meta: merged, at: new Date().toISOString() });
+      },
+    };
+  }
+
+  #push(entry: Pending): void {
+    if (this.#closed) return;
+    this.#queue.push(entry);
+    if (this.#queue.length >= this.#maxBatch) {
+      void this.flush();
+    } else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes everything queued so far; resolves when it is in the database. */
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushing = this.#flushing.then(() => (batch.length > 0 ? this.#write(batch) : undefined));
+    return this.#flushing;
+  }
+
+  /** Flushes and stops accepting entries. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    const ops = batch.filter((e): e is Extract<Pending, { t: 'op' }> => e.t === 'op');
+    const msgs = batch.filter((e): e is Extract<Pending, { t: 'msg' }> => e.t === 'msg');
+    const ends = batch.filter((e): e is Extract<Pending, { t: 'end' }> => e.t === 'end');
+    try {
+      await this.#store.db.transaction().execute(async (trx) => {
+        if (ops.length > 0) {
+          await trx
+            .insertInto('operations')
+            .values(
+              ops.map((o) => ({
+                id: o.id,
+                environment_id: o.start.environmentId,
+                kind: o.start.kind,
+                name: o.start.name,
+                status: 'running',
+                integration: o.start.integration ?? null,
+                connection_id: o.start.connectionId ?? null,
+                started_at: o.at,
+                ended_at: null,
+                meta: toJson(o.start.meta),
+              })),
+            )
+            .execute();
+        }
+        for (let i = 0; i < msgs.length; i += 200) {
+          await trx
+            .insertInto('operation_messages')
+            .values(
+              msgs.slice(i, i + 200).map((m) => ({
+                operation_id: m.opId,
+                level: m.level,
+                message: m.message,
+                meta: toJson(m.meta),
+                created_at: m.at,
+              })),
+            )
+            .execute();
+        }
+        for (const e of ends) {
+          const set: { status: string; ended_at: string; meta?: string | null } = { status: e.status, ended_at: e.at };
+          if (e.meta) set.meta = toJson(e.meta);
+          await trx.updateTable('operations').set(set).where('id', '=', e.id).execute();
+        }
+      });
+    } catch (err) {
+      this.#logger.error({ err, entries: batch.length }, 'activity log write failed');
+    }
+  }
+}

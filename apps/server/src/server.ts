@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type ResponseObserver } from './api/app.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createServices, type Services } from './services.js';
+
+/** A running Ferry server. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export type StartOptions = Pick<Config, 'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile' | 'bodyLimit' | 'port' | 'host'> & {
+  database: Parameters<typeof createServices>[0]['database'];
+  logger: Logger;
+  observeResponses?: ResponseObserver | undefined;
+};
+
+/** Starts the services and the HTTP server; `close` drains connections, flushes logs and closes the store. */
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const services = await createServices(opts, opts.logger);
+  const app = createApp(services, { bodyLimit: opts.bodyLimit, logger: opts.logger, observeResponses: opts.observeResponses });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 300_000;
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host}:${port}`,
+    port,
+    services,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        });
+        await services.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { loadProviders, type ProviderCatalog } from '@ferry/providers';
+import type { Config } from './config.js';
+import { ConnectSessionService } from './connect/service.js';
+import { ConnectionService } from './connections/service.js';
+import { createEncryptor, type Encryptor } from './crypto/encryption.js';
+import { EnvironmentRegistry, ensureEnvironments, type GeneratedKey } from './environments/service.js';
+import { IntegrationService } from './integrations/service.js';
+import type { Logger } from './logger.js';
+import { ActivityLogService } from './logs/service.js';
+import { ActivityLogWriter } from './logs/writer.js';
+import { createStore, type Store, type StoreOptions } from './store/store.js';
+
+/** Every service of the server, wired together. */
+export interface Services {
+  store: Store;
+  encryptor: Encryptor;
+  providers: ProviderCatalog;
+  environments: EnvironmentRegistry;
+  integrations: IntegrationService;
+  connections: ConnectionService;
+  connectSessions: ConnectSessionService;
+  activity: ActivityLogWriter;
+  logs: ActivityLogService;
+  /** Secret keys generated during this start, to show once. */
+  generatedKeys: GeneratedKey[];
+  close(): Promise<void>;
+}
+
+export type ServicesConfig = Pick<Config, 'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile'> & {
+  database: StoreOptions;
+};
+
+/** Opens the store (migrating it), seeds the environments and builds the services. */
+export async function createServices(config: ServicesConfig, logger: Logger): Promise<Services> {
+  const providers = loadProviders(config.providersFile ? { overridesFile: config.providersFile } : {});
+  const store = await createStore(config.database);
+  const encryptor = createEncryptor(config.encryptionKey, config.previousEncryptionKeys);
+  const generatedKeys = await ensureEnvironments(store, config.secretKey);
+  const environments = new EnvironmentRegistry(store);
+  const activity = new ActivityLogWriter(store, logger);
+  const integrations = new IntegrationService({ store, encryptor, providers, serverUrl: config.serverUrl });
+  const connections = new ConnectionService({ store, encryptor, integrations, activity });
+  const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
+  const logs = new ActivityLogService(store, activity);
+  return {
+    store,
+    encryptor,
+    providers,
+    environments,
+    integrations,
+    connections,
+    connectSessions,
+    activity,
+    logs,
+    generatedKeys,
+    async close() {
+      await activity.close();
+      await store.destroy();
+    },
+  };
+}

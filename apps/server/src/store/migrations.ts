@@ -1,0 +1,142 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './store.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- migrations work on the untyped schema */
+
+function types(dialect: Dialect) {
+  const pg = dialect === 'postgres';
+  return {
+    id: pg ? ('serial' as const) : ('integer' as const),
+    ts: pg ? ('timestamptz' as const) : ('text' as const),
+    json: pg ? ('jsonb' as const) : ('text' as const),
+    // serial/bigserial already auto-increment on PostgreSQL; SQLite needs AUTOINCREMENT so ids are never reused.
+    pk: <C extends { primaryKey(): C; autoIncrement(): C }>(c: C): C => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()),
+  };
+}
+
+function initial(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('environments')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('secret_key_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull().unique())
+        .addColumn('webhook_signing_key_enc', 'text')
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('integrations')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('unique_key', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('credentials_enc', 'text')
+        .addColumn('forward_webhooks', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .addUniqueConstraint('integrations_env_key_unique', ['environment_id', 'unique_key'])
+        .execute();
+
+      await db.schema
+        .createTable('end_users')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('end_user_id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text')
+        .addColumn('display_name', 'text')
+        .addColumn('tags', t.json)
+        .addColumn('organization_id', 'text')
+        .addColumn('organization_display_name', 'text')
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .addUniqueConstraint('end_users_env_user_unique', ['environment_id', 'end_user_id'])
+        .execute();
+
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('integration_id', 'integer', (c) => c.notNull().references('integrations.id').onDelete('cascade'))
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('credentials_enc', 'text', (c) => c.notNull())
+        .addColumn('credentials_expires_at', t.ts)
+        .addColumn('connection_config', t.json, (c) => c.notNull())
+        .addColumn('metadata', t.json)
+        .addColumn('tags', t.json, (c) => c.notNull())
+        .addColumn('end_user_id', 'integer', (c) => c.references('end_users.id').onDelete('set null'))
+        .addColumn('webhook_url_override', 'text')
+        .addColumn('last_fetched_at', t.ts)
+        .addColumn('refresh_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_refresh_failure', t.json)
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .addUniqueConstraint('connections_integration_conn_unique', ['integration_id', 'connection_id'])
+        .execute();
+      await db.schema.createIndex('connections_env_created').on('connections').columns(['environment_id', 'created_at']).execute();
+      await db.schema.createIndex('connections_end_user').on('connections').column('end_user_id').execute();
+      await db.schema.createIndex('connections_expiry').on('connections').column('credentials_expires_at').execute();
+
+      await db.schema
+        .createTable('connect_sessions')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('end_user_id', 'integer', (c) => c.references('end_users.id').onDelete('cascade'))
+        .addColumn('organization', t.json)
+        .addColumn('allowed_integrations', t.json)
+        .addColumn('integrations_config_defaults', t.json)
+        .addColumn('tags', t.json, (c) => c.notNull())
+        .addColumn('reconnect_connection_id', 'integer', (c) => c.references('connections.id').onDelete('cascade'))
+        .addColumn('expires_at', t.ts, (c) => c.notNull())
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('connect_sessions_expiry').on('connect_sessions').column('expires_at').execute();
+
+      await db.schema
+        .createTable('operations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('integration', 'text')
+        .addColumn('connection_id', 'text')
+        .addColumn('started_at', t.ts, (c) => c.notNull())
+        .addColumn('ended_at', t.ts)
+        .addColumn('meta', t.json)
+        .execute();
+      await db.schema.createIndex('operations_env_started').on('operations').columns(['environment_id', 'started_at', 'id']).execute();
+
+      await db.schema
+        .createTable('operation_messages')
+        .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', t.pk)
+        .addColumn('operation_id', 'text', (c) => c.notNull().references('operations.id').onDelete('cascade'))
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('meta', t.json)
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('operation_messages_op').on('operation_messages').columns(['operation_id', 'id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['operation_messages', 'operations', 'connect_sessions', 'connections', 'end_users', 'integrations', 'environments']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+      await sql`select 1`.execute(db);
+    },
+  };
+}
+
+/** The ordered migrations for a dialect; names are stable, new ones are appended. */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    getMigrations: async () => ({
+      '0001_initial': initial(dialect),
+    }),
+  };
+}

@@ -1,0 +1,106 @@
+import type { Generated } from 'kysely';
+
+/** Timestamps are `timestamptz` on PostgreSQL (read as Date) and ISO text on SQLite (read as string). */
+export type Timestamp = Date | string;
+/** JSON columns are `jsonb` on PostgreSQL (read parsed) and text on SQLite (read as a string). */
+export type Json = unknown;
+
+export interface EnvironmentsTable {
+  id: Generated<number>;
+  name: string;
+  secret_key_hash: string;
+  public_key: string;
+  webhook_signing_key_enc: string | null;
+  created_at: Timestamp;
+}
+
+export interface IntegrationsTable {
+  id: Generated<number>;
+  environment_id: number;
+  unique_key: string;
+  provider: string;
+  display_name: string;
+  credentials_enc: string | null;
+  forward_webhooks: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EndUsersTable {
+  id: Generated<number>;
+  environment_id: number;
+  end_user_id: string;
+  email: string | null;
+  display_name: string | null;
+  tags: Json | null;
+  organization_id: string | null;
+  organization_display_name: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConnectionsTable {
+  id: Generated<number>;
+  environment_id: number;
+  integration_id: number;
+  connection_id: string;
+  credentials_enc: string;
+  credentials_expires_at: Timestamp | null;
+  connection_config: Json;
+  metadata: Json | null;
+  tags: Json;
+  end_user_id: number | null;
+  webhook_url_override: string | null;
+  last_fetched_at: Timestamp | null;
+  refresh_attempts: number;
+  last_refresh_failure: Json | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConnectSessionsTable {
+  id: Generated<number>;
+  environment_id: number;
+  token_hash: string;
+  end_user_id: number | null;
+  organization: Json | null;
+  allowed_integrations: Json | null;
+  integrations_config_defaults: Json | null;
+  tags: Json;
+  reconnect_connection_id: number | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface OperationsTable {
+  id: string;
+  environment_id: number;
+  kind: string;
+  name: string;
+  status: string;
+  integration: string | null;
+  connection_id: string | null;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  meta: Json | null;
+}
+
+export interface OperationMessagesTable {
+  id: Generated<number>;
+  operation_id: string;
+  level: string;
+  message: string;
+  meta: Json | null;
+  created_at: Timestamp;
+}
+
+/** The whole database, as Kysely sees it. */
+export interface Database {
+  environments: EnvironmentsTable;
+  integrations: IntegrationsTable;
+  end_users: EndUsersTable;
+  connections: ConnectionsTable;
+  connect_sessions: ConnectSessionsTable;
+  operations: OperationsTable;
+  operation_messages: OperationMessagesTable;
+}

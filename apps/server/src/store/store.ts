@@ -1,0 +1,71 @@
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrationProvider } from './migrations.js';
+import type { Database as Schema } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The store: one Kysely instance over SQLite or PostgreSQL, migrated. */
+export interface Store {
+  readonly db: Kysely<Schema>;
+  readonly dialect: Dialect;
+  destroy(): Promise<void>;
+}
+
+/** Where the store lives. */
+export type StoreOptions =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string; schema?: string; maxConnections?: number };
+
+// pg: keep bigint counts as numbers (they are small here) and timestamptz as Date.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+function sqliteDialect(file: string): SqliteDialect {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new Database(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('synchronous = NORMAL');
+  return new SqliteDialect({ database });
+}
+
+function postgresDialect(opts: { url: string; schema?: string; maxConnections?: number }): PostgresDialect {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.maxConnections ?? 10,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  return new PostgresDialect({ pool });
+}
+
+/**
+ * Opens the store and applies pending migrations.
+ * @throws when the database cannot be reached or a migration fails.
+ */
+export async function createStore(opts: StoreOptions): Promise<Store> {
+  const dialect: Dialect = opts.kind;
+  const db = new Kysely<Schema>({ dialect: opts.kind === 'sqlite' ? sqliteDialect(opts.file) : postgresDialect(opts) });
+  try {
+    if (opts.kind === 'postgres' && opts.schema) {
+      await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
+    }
+    const migrator = new Migrator({
+      db,
+      provider: migrationProvider(dialect),
+      ...(opts.kind === 'postgres' && opts.schema ? { migrationTableSchema: opts.schema } : {}),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    }
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { db, dialect, destroy: () => db.destroy() };
+}
