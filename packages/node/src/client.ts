@@ -1,0 +1,341 @@
+import type { Dispatcher } from 'undici';
+import { createTransport, type ApiRequest, type Transport } from './transport.js';
+import type * as T from './types.js';
+import { parseBaseUrl, path } from './url.js';
+import { assertConnectionIds, assertObject, assertOptionalObject, assertString } from './validate.js';
+
+/** What `new Ferry()` takes. */
+export interface FerryOptions {
+  /** Base URL of the Ferry server, e.g. `http://localhost:3003` (a path prefix is kept). */
+  readonly host: string;
+  /** An environment's secret key, sent as `Authorization: Bearer <secretKey>`. */
+  readonly secretKey: string;
+  /**
+   * An undici dispatcher to send requests through (e.g. a `MockAgent` in tests, or a shared `Agent`).
+   * Without it the client opens its own keep-alive `Pool`, which {@link Ferry.close} closes.
+   */
+  readonly dispatcher?: Dispatcher;
+  /** Deadline of each request in milliseconds, connection included. Default 30 000. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Client of the Ferry REST API (Nango-compatible), for backends. One method per route; every method
+ * returns the route's JSON response as typed by `openapi.yaml`.
+ *
+ * Every method rejects with `FerryError` when the request fails: the server's `code` (e.g. `unknown_connection`,
+ * `invalid_body`, `unknown_account`) with its HTTP `status`, `network_error` (status 0) when no response
+ * arrived or the request timed out, `unexpected_response` when the body is not the promised JSON. Wrong
+ * argument types throw `TypeError` before any request is sent.
+ */
+export class Ferry {
+  readonly #transport: Transport;
+  readonly #secretKey: string;
+
+  /**
+   * @param options - Server URL, secret key, and optionally a dispatcher and a timeout.
+   * @throws TypeError if `host` is not an http(s) URL, `secretKey` is not a non-empty string, `timeoutMs`
+   *   is not a positive number, or `dispatcher` is not an undici dispatcher.
+   */
+  constructor(options: FerryOptions) {
+    assertObject('options', options);
+    const baseUrl = parseBaseUrl(options.host);
+    assertString('secretKey', options.secretKey);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new TypeError('"timeoutMs" must be a positive number of milliseconds');
+    }
+    const { dispatcher } = options;
+    if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher>).request !== 'function') {
+      throw new TypeError('"dispatcher" must be an undici Dispatcher (Agent, Pool, MockAgent, …)');
+    }
+    this.#secretKey = options.secretKey;
+    this.#transport = createTransport({ baseUrl, timeoutMs, dispatcher });
+  }
+
+  /** Closes the client's own connection pool; an injected dispatcher is left open. */
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  async #send<R>(request: Omit<ApiRequest, 'token'> & { token?: string }): Promise<R> {
+    return (await this.#transport.send({ ...request, token: request.token ?? this.#secretKey })) as R;
+  }
+
+  /** `GET /health`: checks that the server is up. */
+  async health(): Promise<T.ResponseOf<'/health', 'get'>> {
+    return this.#send({ method: 'GET', path: '/health' });
+  }
+
+  /** `GET /providers`: lists the catalog's providers, optionally filtered by `search`. */
+  async listProviders(query?: T.ListProvidersQuery): Promise<T.ResponseOf<'/providers', 'get'>> {
+    assertOptionalObject('query', query);
+    return this.#send({ method: 'GET', path: '/providers', query });
+  }
+
+  /** `GET /providers/:provider`: one provider of the catalog. Throws `not_found` if unknown. */
+  async getProvider(provider: string): Promise<T.ResponseOf<'/providers/{provider}', 'get'>> {
+    assertString('provider', provider);
+    return this.#send({ method: 'GET', path: path`/providers/${provider}` });
+  }
+
+  /** `GET /integrations`: lists the environment's integrations. */
+  async listIntegrations(): Promise<T.ResponseOf<'/integrations', 'get'>> {
+    return this.#send({ method: 'GET', path: '/integrations' });
+  }
+
+  /**
+   * `POST /integrations`: creates an integration.
+   * @throws FerryError `invalid_body` (unknown provider, bad fields), `duplicate_integration` (409).
+   */
+  async createIntegration(body: T.CreateIntegrationBody): Promise<T.ResponseOf<'/integrations', 'post'>> {
+    assertObject('body', body);
+    return this.#send({ method: 'POST', path: '/integrations', body });
+  }
+
+  /**
+   * `GET /integrations/:uniqueKey`, with `include: ['webhook', 'credentials']` for the extra fields.
+   * @throws FerryError `not_found` if there is no such integration.
+   */
+  async getIntegration(
+    uniqueKey: string,
+    query?: T.GetIntegrationQuery,
+  ): Promise<T.ResponseOf<'/integrations/{uniqueKey}', 'get'>> {
+    assertString('uniqueKey', uniqueKey);
+    assertOptionalObject('query', query);
+    return this.#send({ method: 'GET', path: path`/integrations/${uniqueKey}`, query });
+  }
+
+  /**
+   * `PATCH /integrations/:uniqueKey`: updates (or renames) an integration.
+   * @throws FerryError `not_found`, `invalid_body`, `duplicate_integration` (409).
+   */
+  async updateIntegration(
+    uniqueKey: string,
+    body: T.UpdateIntegrationBody,
+  ): Promise<T.ResponseOf<'/integrations/{uniqueKey}', 'patch'>> {
+    assertString('uniqueKey', uniqueKey);
+    assertObject('body', body);
+    return this.#send({ method: 'PATCH', path: path`/integrations/${uniqueKey}`, body });
+  }
+
+  /**
+   * `DELETE /integrations/:uniqueKey`: deletes an integration and its connections.
+   * @throws FerryError `not_found`.
+   */
+  async deleteIntegration(uniqueKey: string): Promise<T.ResponseOf<'/integrations/{uniqueKey}', 'delete'>> {
+    assertString('uniqueKey', uniqueKey);
+    return this.#send({ method: 'DELETE', path: path`/integrations/${uniqueKey}` });
+  }
+
+  /**
+   * `POST /connections`: imports a connection with existing credentials.
+   * @throws FerryError `unknown_provider_config` (404), `duplicate_connection` (409), `invalid_body`.
+   */
+  async createConnection(body: T.ImportConnectionBody): Promise<T.ResponseOf<'/connections', 'post', 201>> {
+    assertObject('body', body);
+    return this.#send({ method: 'POST', path: '/connections', body });
+  }
+
+  /** `GET /connections`: lists connections, filtered and paged by `query`. */
+  async listConnections(query?: T.ListConnectionsQuery): Promise<T.ResponseOf<'/connections', 'get'>> {
+    assertOptionalObject('query', query);
+    return this.#send({ method: 'GET', path: '/connections', query });
+  }
+
+  /**
+   * `GET /connections/:connectionId`: a connection with its credentials (the refresh token only with
+   * `refreshToken: true`).
+   * @throws FerryError `unknown_connection` (404), `invalid_credentials` (424) when a refresh fails.
+   */
+  async getConnection(
+    providerConfigKey: string,
+    connectionId: string,
+    options: T.GetConnectionOptions = {},
+  ): Promise<T.ApiPublicConnectionFull> {
+    assertString('providerConfigKey', providerConfigKey);
+    assertString('connectionId', connectionId);
+    assertObject('options', options);
+    const query: T.QueryOf<'/connections/{connectionId}', 'get'> = {
+      provider_config_key: providerConfigKey,
+      force_refresh: options.forceRefresh,
+      refresh_token: options.refreshToken,
+    };
+    return this.#send({ method: 'GET', path: path`/connections/${connectionId}`, query });
+  }
+
+  /**
+   * Reads a connection's token: the access token for OAUTH2, `{oAuthToken, oAuthTokenSecret}` for OAUTH1,
+   * the whole credentials object otherwise.
+   * @param options - `forceRefresh: true` refreshes the token first.
+   * @throws FerryError as {@link Ferry.getConnection}.
+   */
+  async getToken(
+    providerConfigKey: string,
+    connectionId: string,
+    options: { readonly forceRefresh?: boolean } = {},
+  ): Promise<T.Token> {
+    assertObject('options', options);
+    const { credentials } = await this.getConnection(providerConfigKey, connectionId, {
+      forceRefresh: options.forceRefresh,
+    });
+    if ('type' in credentials && credentials.type === 'OAUTH2') return credentials.access_token;
+    if ('type' in credentials && credentials.type === 'OAUTH1') {
+      return { oAuthToken: credentials.oauth_token, oAuthTokenSecret: credentials.oauth_token_secret };
+    }
+    return credentials;
+  }
+
+  /**
+   * `PATCH /connections/:connectionId`: updates the end user, tags or webhook URL override.
+   * @throws FerryError `unknown_connection` (404), `invalid_body`.
+   */
+  async patchConnection(
+    providerConfigKey: string,
+    connectionId: string,
+    body: T.PatchConnectionBody,
+  ): Promise<T.ResponseOf<'/connections/{connectionId}', 'patch'>> {
+    assertString('providerConfigKey', providerConfigKey);
+    assertString('connectionId', connectionId);
+    assertObject('body', body);
+    const query = { provider_config_key: providerConfigKey };
+    return this.#send({ method: 'PATCH', path: path`/connections/${connectionId}`, query, body });
+  }
+
+  /**
+   * `DELETE /connections/:connectionId`: deletes a connection.
+   * @throws FerryError `unknown_connection` (404).
+   */
+  async deleteConnection(
+    providerConfigKey: string,
+    connectionId: string,
+  ): Promise<T.ResponseOf<'/connections/{connectionId}', 'delete'>> {
+    assertString('providerConfigKey', providerConfigKey);
+    assertString('connectionId', connectionId);
+    const query = { provider_config_key: providerConfigKey };
+    return this.#send({ method: 'DELETE', path: path`/connections/${connectionId}`, query });
+  }
+
+  /**
+   * `POST /connections/metadata`: replaces the metadata of one or more connections.
+   * @returns The request body, echoed by the server.
+   * @throws FerryError `unknown_connection` (404), `invalid_body`.
+   */
+  async setMetadata(
+    providerConfigKey: string,
+    connectionId: string | string[],
+    metadata: T.Metadata,
+  ): Promise<T.ConnectionMetadataBody> {
+    return this.#metadata('POST', providerConfigKey, connectionId, metadata);
+  }
+
+  /**
+   * `PATCH /connections/metadata`: shallow-merges `metadata` into one or more connections' metadata.
+   * @returns The request body, echoed by the server.
+   * @throws FerryError `unknown_connection` (404), `invalid_body`.
+   */
+  async updateMetadata(
+    providerConfigKey: string,
+    connectionId: string | string[],
+    metadata: T.Metadata,
+  ): Promise<T.ConnectionMetadataBody> {
+    return this.#metadata('PATCH', providerConfigKey, connectionId, metadata);
+  }
+
+  async #metadata(
+    method: 'POST' | 'PATCH',
+    providerConfigKey: string,
+    connectionId: string | string[],
+    metadata: T.Metadata,
+  ): Promise<T.ConnectionMetadataBody> {
+    assertString('providerConfigKey', providerConfigKey);
+    assertConnectionIds('connectionId', connectionId);
+    assertObject('metadata', metadata);
+    const body: T.ConnectionMetadataBody = {
+      connection_id: connectionId,
+      provider_config_key: providerConfigKey,
+      metadata,
+    };
+    return this.#send({ method, path: '/connections/metadata', body });
+  }
+
+  /**
+   * Reads a connection's metadata (through `GET /connections/:connectionId`).
+   * @returns The metadata object, or `null` if none was ever set.
+   * @throws FerryError `unknown_connection` (404).
+   */
+  async getMetadata(providerConfigKey: string, connectionId: string): Promise<T.Metadata | null> {
+    return (await this.getConnection(providerConfigKey, connectionId)).metadata;
+  }
+
+  /**
+   * `POST /connect/sessions`: creates a 30-minute connect session for an end user's browser.
+   * @throws FerryError `invalid_body` (e.g. an unknown integration in `allowed_integrations`).
+   */
+  async createConnectSession(
+    body: T.CreateConnectSessionBody,
+  ): Promise<T.ResponseOf<'/connect/sessions', 'post', 201>> {
+    assertObject('body', body);
+    return this.#send({ method: 'POST', path: '/connect/sessions', body });
+  }
+
+  /**
+   * `POST /connect/sessions/reconnect`: creates a connect session that re-authorizes an existing connection.
+   * @throws FerryError `invalid_body`, `unknown_connection` (404).
+   */
+  async createReconnectSession(
+    body: T.CreateReconnectSessionBody,
+  ): Promise<T.ResponseOf<'/connect/sessions/reconnect', 'post', 201>> {
+    assertObject('body', body);
+    return this.#send({ method: 'POST', path: '/connect/sessions/reconnect', body });
+  }
+
+  /**
+   * `GET /connect/session`, authenticated by the session token instead of the secret key.
+   * @param sessionToken - A token from {@link Ferry.createConnectSession}.
+   * @throws FerryError `invalid_connect_session_token` (401) if it is unknown, expired or revoked.
+   */
+  async getConnectSession(sessionToken: string): Promise<T.ResponseOf<'/connect/session', 'get'>> {
+    assertString('sessionToken', sessionToken);
+    return this.#send({ method: 'GET', path: '/connect/session', token: sessionToken });
+  }
+
+  /**
+   * `DELETE /connect/session`: revokes a connect session, authenticated by its own token.
+   * @throws FerryError `invalid_connect_session_token` (401).
+   */
+  async deleteConnectSession(sessionToken: string): Promise<void> {
+    assertString('sessionToken', sessionToken);
+    await this.#send({ method: 'DELETE', path: '/connect/session', token: sessionToken });
+  }
+
+  /** `GET /logs/operations`: one page of activity-log operations, newest first. */
+  async listOperations(query?: T.ListOperationsQuery): Promise<T.ResponseOf<'/logs/operations', 'get'>> {
+    assertOptionalObject('query', query);
+    return this.#send({ method: 'GET', path: '/logs/operations', query });
+  }
+
+  /**
+   * `GET /logs/operations/:id`: one activity-log operation.
+   * @throws FerryError `not_found`.
+   */
+  async getOperation(id: string): Promise<T.ResponseOf<'/logs/operations/{operationId}', 'get'>> {
+    assertString('id', id);
+    return this.#send({ method: 'GET', path: path`/logs/operations/${id}` });
+  }
+
+  /**
+   * `GET /logs/operations/:id/messages`: one page of an operation's messages, oldest first.
+   * @throws FerryError `not_found`.
+   */
+  async listOperationMessages(
+    id: string,
+    query?: T.ListOperationMessagesQuery,
+  ): Promise<T.ResponseOf<'/logs/operations/{operationId}/messages', 'get'>> {
+    assertString('id', id);
+    assertOptionalObject('query', query);
+    return this.#send({ method: 'GET', path: path`/logs/operations/${id}/messages`, query });
+  }
+}

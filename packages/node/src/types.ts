@@ -1,0 +1,90 @@
+import type { components, paths } from './schema.js';
+
+export type { components, operations, paths } from './schema.js';
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+type RouteOp<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+type Json<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
+
+/** The JSON body of a route's response with status `S` (200 unless given), from the generated `paths`. */
+export type ResponseOf<P extends keyof paths, M extends Method, S extends number = 200> =
+  RouteOp<P, M> extends { responses: infer R } ? (S extends keyof R ? Json<R[S]> : never) : never;
+
+/** The JSON request body of a route, from the generated `paths`. */
+export type BodyOf<P extends keyof paths, M extends Method> =
+  RouteOp<P, M> extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+
+/** The query parameters of a route, from the generated `paths`. */
+export type QueryOf<P extends keyof paths, M extends Method> =
+  RouteOp<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+type Schemas = components['schemas'];
+
+/** A provider of the catalog. */
+export type ApiProvider = Schemas['ApiProvider'];
+/** An integration, as the API returns it. */
+export type ApiPublicIntegration = Schemas['ApiPublicIntegration'];
+/** An end user attached to a connection or connect session. */
+export type ApiEndUser = Schemas['ApiEndUser'];
+/** A connection in `listConnections` results. */
+export type ConnectionSummary = Schemas['ConnectionSummary'];
+/** A connection with its credentials, as `getConnection` returns it. */
+export type ApiPublicConnectionFull = Schemas['ApiPublicConnectionFull'];
+/** A connection's credentials; the shape depends on `type`. */
+export type Credentials = Schemas['Credentials'];
+/** A connect session, as `getConnectSession` returns it. */
+export type ConnectSession = Schemas['ConnectSession'];
+/** An activity-log operation. */
+export type Operation = Schemas['Operation'];
+/** A log message of an activity-log operation. */
+export type Message = Schemas['Message'];
+/** The server's error envelope. */
+export type ErrorEnvelope = Schemas['Error'];
+
+/** Body of `createIntegration`. */
+export type CreateIntegrationBody = Schemas['CreateIntegrationBody'];
+/** Body of `updateIntegration` (at least one field). */
+export type UpdateIntegrationBody = Schemas['UpdateIntegrationBody'];
+/** Body of `createConnection` (import of existing credentials). */
+export type ImportConnectionBody = Schemas['ImportConnectionBody'];
+/** Body of `patchConnection`. */
+export type PatchConnectionBody = Schemas['PatchConnectionBody'];
+/** Body of `createConnectSession`. */
+export type CreateConnectSessionBody = Schemas['CreateConnectSessionBody'];
+/** Body of `createReconnectSession`. */
+export type CreateReconnectSessionBody = Schemas['CreateReconnectSessionBody'];
+/** Body (and response) of `setMetadata` and `updateMetadata`. */
+export type ConnectionMetadataBody = Schemas['ConnectionMetadataBody'];
+/** A connection's metadata object. */
+export type Metadata = Schemas['JsonObject'];
+
+/** Query of `listProviders`. */
+export type ListProvidersQuery = QueryOf<'/providers', 'get'>;
+/** Query of `getIntegration`. */
+export type GetIntegrationQuery = QueryOf<'/integrations/{uniqueKey}', 'get'>;
+/** Query of `listConnections`. */
+export type ListConnectionsQuery = QueryOf<'/connections', 'get'>;
+/** Query of `listOperations`. */
+export type ListOperationsQuery = QueryOf<'/logs/operations', 'get'>;
+/** Query of `listOperationMessages`. */
+export type ListOperationMessagesQuery = QueryOf<'/logs/operations/{operationId}/messages', 'get'>;
+
+/** Options of `getConnection`. */
+export interface GetConnectionOptions {
+  /** Refresh the access token now, even if it has not expired. */
+  readonly forceRefresh?: boolean;
+  /** Include the refresh token in the credentials. */
+  readonly refreshToken?: boolean;
+}
+
+/** What `getToken` returns for an OAUTH1 connection. */
+export interface OAuth1Token {
+  readonly oAuthToken: string;
+  readonly oAuthTokenSecret: string;
+}
+
+/**
+ * What `getToken` returns: the access token for OAUTH2, `{oAuthToken, oAuthTokenSecret}` for OAUTH1, and
+ * the whole credentials object for every other type (as Nango's SDK does).
+ */
+export type Token = string | OAuth1Token | Exclude<Credentials, { type: 'OAUTH2' } | { type: 'OAUTH1' }>;
