@@ -8,6 +8,7 @@ export interface EndUserInput {
   email?: string | null | undefined;
   display_name?: string | null | undefined;
   tags?: Record<string, string> | undefined;
+  organization?: OrganizationInput | undefined;
 }
 
 /** An organization as sent by the product's backend. */
@@ -30,9 +31,10 @@ export async function upsertEndUser(
   db: Kysely<Database>,
   environmentId: number,
   endUser: EndUserInput,
-  organization?: OrganizationInput | null,
+  orgInput?: OrganizationInput | null,
 ): Promise<number> {
   const now = nowIso();
+  const organization = orgInput ?? endUser.organization;
   const row = await db
     .insertInto('end_users')
     .values({

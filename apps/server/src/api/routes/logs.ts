@@ -16,7 +16,7 @@ const listQuery = z.object({
   connection_id: z.string().max(255).optional(),
   integration: z.string().max(255).optional(),
 });
-const idParams = z.object({ id: z.uuid() });
+const idParams = z.object({ operationId: z.uuid() });
 const messagesQuery = z.object({ limit: limit(1000, 100), cursor: z.string().max(1000).optional() });
 
 /** The activity log routes. */
@@ -27,12 +27,12 @@ export function logsRouter(deps: { logs: ActivityLogService; auth: Record<AuthKi
     const q = parse(listQuery, req.query, 'invalid_query_params');
     res.json(await logs.listOperations(envOf(res), { ...q, connectionId: q.connection_id }));
   });
-  router.get('/logs/operations/:id', auth.secret, async (req, res) => {
-    const { id } = parse(idParams, req.params, 'invalid_uri_params');
+  router.get('/logs/operations/:operationId', auth.secret, async (req, res) => {
+    const { operationId: id } = parse(idParams, req.params, 'invalid_uri_params');
     res.json({ data: await logs.getOperation(envOf(res), id) });
   });
-  router.get('/logs/operations/:id/messages', auth.secret, async (req, res) => {
-    const { id } = parse(idParams, req.params, 'invalid_uri_params');
+  router.get('/logs/operations/:operationId/messages', auth.secret, async (req, res) => {
+    const { operationId: id } = parse(idParams, req.params, 'invalid_uri_params');
     const q = parse(messagesQuery, req.query, 'invalid_query_params');
     res.json(await logs.listMessages(envOf(res), id, q));
   });
