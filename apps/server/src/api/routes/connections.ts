@@ -19,7 +19,7 @@ const importBody = z.object({
   webhook_url_override: z.url().max(2048).nullish(),
 });
 
-const listQuery = z.object({
+const listQuery = z.strictObject({
   connectionId: z.string().max(255).optional(),
   search: z.string().max(255).optional(),
   endUserId: z.string().max(255).optional(),
@@ -31,13 +31,13 @@ const listQuery = z.object({
 });
 
 const oneParams = z.object({ connectionId });
-const oneQuery = z.object({
+const oneQuery = z.strictObject({
   provider_config_key: uniqueKey,
   force_refresh: queryBool.optional(),
   refresh_token: queryBool.optional(),
   refresh_github_app_jwt_token: queryBool.optional(),
 });
-const keyQuery = z.object({ provider_config_key: uniqueKey });
+const keyQuery = z.strictObject({ provider_config_key: uniqueKey });
 const patchBody = z
   .object({ end_user: endUser.optional(), tags: tags.optional(), webhook_url_override: z.url().max(2048).nullish() })
   .refine((b) => b.end_user !== undefined || b.tags !== undefined || b.webhook_url_override !== undefined, 'at least one field must be given');

@@ -39,7 +39,7 @@ const patchBody = z
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'at least one field must be given');
 const includeValue = z.enum(['webhook', 'credentials']);
-const getQuery = z.object({ include: z.union([includeValue, z.array(includeValue).max(2)]).optional() });
+const getQuery = z.strictObject({ include: z.union([includeValue, z.array(includeValue).max(2)]).optional() });
 const keyParams = z.object({ uniqueKey });
 
 /** The integrations routes. */

@@ -6,7 +6,7 @@ import { parse } from '../validate.js';
 import { limit } from '../schemas.js';
 import type { AuthKind } from '../auth.js';
 
-const listQuery = z.object({
+const listQuery = z.strictObject({
   limit: limit(500, 100),
   cursor: z.string().max(1000).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
@@ -17,7 +17,7 @@ const listQuery = z.object({
   integration: z.string().max(255).optional(),
 });
 const idParams = z.object({ operationId: z.uuid() });
-const messagesQuery = z.object({ limit: limit(1000, 100), cursor: z.string().max(1000).optional() });
+const messagesQuery = z.strictObject({ limit: limit(1000, 100), cursor: z.string().max(1000).optional() });
 
 /** The activity log routes. */
 export function logsRouter(deps: { logs: ActivityLogService; auth: Record<AuthKind, RequestHandler> }): Router {

@@ -6,7 +6,7 @@ import { parse } from '../validate.js';
 import type { AuthKind } from '../auth.js';
 import type { RequestHandler } from 'express';
 
-const listQuery = z.object({ search: z.string().max(255).optional() });
+const listQuery = z.strictObject({ search: z.string().max(255).optional() });
 
 /** `GET /providers` and `GET /providers/:provider`. */
 export function providersRouter(deps: { providers: ProviderCatalog; auth: Record<AuthKind, RequestHandler> }): Router {
