@@ -73,12 +73,13 @@ export function createTransport(options: TransportOptions): Transport {
       headers['content-type'] = 'application/json';
     }
     const route = `${request.method} ${request.path}`;
+    const target = baseUrl.prefix + request.path + buildQuery(request.query);
     let response: Dispatcher.ResponseData;
     let text: string;
     try {
       response = await dispatcher.request({
         origin: baseUrl.origin,
-        path: baseUrl.prefix + request.path + buildQuery(request.query),
+        path: target,
         method: request.method,
         headers,
         body,

@@ -47,7 +47,7 @@ function scalar(key: string, value: unknown): string {
 
 /**
  * Builds a request path from literal segments and values, percent-encoding each value so that `/`, `?`,
- * `#`, spaces and the like inside an id cannot change the route.
+ * `#`, spaces, `..` and the like inside an id cannot change the route.
  *
  * @example path`/connections/${connectionId}` → `/connections/a%2Fb`
  * @returns The encoded path.
@@ -55,9 +55,14 @@ function scalar(key: string, value: unknown): string {
 export function path(strings: TemplateStringsArray, ...values: readonly string[]): string {
   let out = strings[0] ?? '';
   values.forEach((value, index) => {
-    out += encodeURIComponent(value) + (strings[index + 1] ?? '');
+    out += encodeSegment(value) + (strings[index + 1] ?? '');
   });
   return out;
+}
+
+/** `encodeURIComponent`, plus `.` and `..`, which proxies and servers would otherwise resolve as dot segments. */
+function encodeSegment(value: string): string {
+  return value === '.' || value === '..' ? value.replaceAll('.', '%2E') : encodeURIComponent(value);
 }
 
 /** Where a client sends its requests: the server's origin and an optional path prefix. */
