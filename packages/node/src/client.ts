@@ -1,25 +1,8 @@
-import type { Dispatcher } from 'undici';
+import { resolveOptions, type FerryOptions } from './options.js';
 import { createTransport, type ApiRequest, type Transport } from './transport.js';
 import type * as T from './types.js';
-import { parseBaseUrl, path } from './url.js';
+import { path } from './url.js';
 import { assertConnectionIds, assertObject, assertOptionalObject, assertString } from './validate.js';
-
-/** What `new Ferry()` takes. */
-export interface FerryOptions {
-  /** Base URL of the Ferry server, e.g. `http://localhost:3003` (a path prefix is kept). */
-  readonly host: string;
-  /** An environment's secret key, sent as `Authorization: Bearer <secretKey>`. */
-  readonly secretKey: string;
-  /**
-   * An undici dispatcher to send requests through (e.g. a `MockAgent` in tests, or a shared `Agent`).
-   * Without it the client opens its own keep-alive `Pool`, which {@link Ferry.close} closes.
-   */
-  readonly dispatcher?: Dispatcher;
-  /** Deadline of each request in milliseconds, connection included. Default 30 000. */
-  readonly timeoutMs?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * Client of the Ferry REST API (Nango-compatible), for backends. One method per route; every method
@@ -40,19 +23,9 @@ export class Ferry {
    *   is not a positive number, or `dispatcher` is not an undici dispatcher.
    */
   constructor(options: FerryOptions) {
-    assertObject('options', options);
-    const baseUrl = parseBaseUrl(options.host);
-    assertString('secretKey', options.secretKey);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError('"timeoutMs" must be a positive number of milliseconds');
-    }
-    const { dispatcher } = options;
-    if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher>).request !== 'function') {
-      throw new TypeError('"dispatcher" must be an undici Dispatcher (Agent, Pool, MockAgent, …)');
-    }
-    this.#secretKey = options.secretKey;
-    this.#transport = createTransport({ baseUrl, timeoutMs, dispatcher });
+    const { secretKey, transport } = resolveOptions(options);
+    this.#secretKey = secretKey;
+    this.#transport = createTransport(transport);
   }
 
   /** Closes the client's own connection pool; an injected dispatcher is left open. */

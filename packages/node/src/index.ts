@@ -1,3 +1,4 @@
-export { Ferry, type FerryOptions } from './client.js';
+export { Ferry } from './client.js';
+export { DEFAULT_TIMEOUT_MS, type FerryOptions } from './options.js';
 export { ClientErrorCode, FerryError, isFerryError, type FerryErrorInit, type FieldError } from './errors.js';
 export type * from './types.js';

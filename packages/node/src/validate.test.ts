@@ -1,6 +1,7 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ferry, type FerryOptions } from './client.js';
+import { Ferry } from './client.js';
+import type { FerryOptions } from './options.js';
 
 const KEY = '8a4c8e3c-6b1f-4b0e-9d36-1f4f4d0b7c2a';
 let agent: MockAgent;
