@@ -20,13 +20,23 @@ const envSchema = z.object({
   FERRY_PREVIOUS_ENCRYPTION_KEYS: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    )
     .pipe(z.array(base64Key)),
   FERRY_SECRET_KEY: z.uuid({ message: 'must be a UUID (v4), like Nango secret keys' }).optional(),
   FERRY_SERVER_URL: z.url().optional(),
   FERRY_PROVIDERS_FILE: z.string().optional(),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  FERRY_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b').default('10mb'),
+  FERRY_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b')
+    .default('10mb'),
 });
 
 /** Validated server configuration. */
@@ -57,7 +67,8 @@ function readOrCreateKey(dataDir: string): { key: string; generated: boolean } {
   if (existsSync(file)) {
     const key = readFileSync(file, 'utf8').trim();
     const parsed = base64Key.safeParse(key);
-    if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
+    if (!parsed.success)
+      throw new ConfigError(`${file}: ${parsed.error.issues[0]?.message ?? 'invalid key'}`);
     return { key, generated: false };
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -85,13 +96,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database: Config['database'] =
     dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)
       ? { kind: 'postgres', url: dbUrl }
-      : { kind: 'sqlite', file: dbUrl ? resolve(dbUrl.replace(/^sqlite:(\/\/)?/, '')) : join(dataDir, 'ferry.db') };
+      : {
+          kind: 'sqlite',
+          file: dbUrl ? resolve(dbUrl.replace(/^sqlite:(\/\/)?/, '')) : join(dataDir, 'ferry.db'),
+        };
 
   let encryptionKey = e.FERRY_ENCRYPTION_KEY;
   let encryptionKeyGenerated = false;
   if (!encryptionKey) {
     if (e.NODE_ENV === 'production') {
-      throw new ConfigError('Invalid configuration:\n  FERRY_ENCRYPTION_KEY: required when NODE_ENV=production');
+      throw new ConfigError(
+        'Invalid configuration:\n  FERRY_ENCRYPTION_KEY: required when NODE_ENV=production',
+      );
     }
     const created = readOrCreateKey(dataDir);
     encryptionKey = created.key;

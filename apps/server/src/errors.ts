@@ -58,7 +58,11 @@ export class FerryError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly payload: unknown;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; errors?: FieldError[]; payload?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; errors?: FieldError[]; payload?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.errors = options.errors;
@@ -97,7 +101,9 @@ export function toFerryError(err: unknown): FerryError {
         return new FerryError('payload_too_large', 'The request body is too large.', { cause: err });
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        return new FerryError('unsupported_media_type', 'The request body encoding is not supported.', { cause: err });
+        return new FerryError('unsupported_media_type', 'The request body encoding is not supported.', {
+          cause: err,
+        });
       case 'request.aborted':
       case 'request.size.invalid':
       case 'stream.encoding.set':

@@ -31,7 +31,11 @@ export const redactPaths = [
 /** Creates the server logger with redaction of secrets. */
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
   return pino(
-    { level: options.level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'ferry' } },
+    {
+      level: options.level,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      base: { service: 'ferry' },
+    },
     options.destination,
   );
 }

@@ -15,14 +15,21 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   if (config.encryptionKeyGenerated) {
-    logger.warn(`Generated an encryption key into ${config.dataDir}/encryption.key (0600). Back it up: without it stored credentials cannot be read. Set FERRY_ENCRYPTION_KEY in production.`);
+    logger.warn(
+      `Generated an encryption key into ${config.dataDir}/encryption.key (0600). Back it up: without it stored credentials cannot be read. Set FERRY_ENCRYPTION_KEY in production.`,
+    );
   }
   const server = await startServer({ ...config, logger });
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'PostgreSQL';
-  logger.info({ url: config.serverUrl, port: server.port, database: where }, `Ferry is listening on ${config.serverUrl}`);
+  logger.info(
+    { url: config.serverUrl, port: server.port, database: where },
+    `Ferry is listening on ${config.serverUrl}`,
+  );
   for (const key of server.services.generatedKeys) {
     // Shown once, deliberately outside pino's redaction: this is the operator's only chance to see it.
-    process.stdout.write(`\n  Secret key of the "${key.environment}" environment (shown once, stored hashed): ${key.secretKey}\n\n`);
+    process.stdout.write(
+      `\n  Secret key of the "${key.environment}" environment (shown once, stored hashed): ${key.secretKey}\n\n`,
+    );
   }
   if (server.services.generatedKeys.length === 0 && !config.secretKey) {
     logger.info('The dev secret key was printed on first start; set FERRY_SECRET_KEY to choose one.');

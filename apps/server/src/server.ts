@@ -13,7 +13,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type StartOptions = Pick<Config, 'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile' | 'bodyLimit' | 'port' | 'host'> & {
+export type StartOptions = Pick<
+  Config,
+  | 'encryptionKey'
+  | 'previousEncryptionKeys'
+  | 'secretKey'
+  | 'serverUrl'
+  | 'providersFile'
+  | 'bodyLimit'
+  | 'port'
+  | 'host'
+> & {
   database: Parameters<typeof createServices>[0]['database'];
   logger: Logger;
   observeResponses?: ResponseObserver | undefined;
@@ -22,7 +32,11 @@ export type StartOptions = Pick<Config, 'encryptionKey' | 'previousEncryptionKey
 /** Starts the services and the HTTP server; `close` drains connections, flushes logs and closes the store. */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const services = await createServices(opts, opts.logger);
-  const app = createApp(services, { bodyLimit: opts.bodyLimit, logger: opts.logger, observeResponses: opts.observeResponses });
+  const app = createApp(services, {
+    bodyLimit: opts.bodyLimit,
+    logger: opts.logger,
+    observeResponses: opts.observeResponses,
+  });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {

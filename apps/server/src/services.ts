@@ -26,7 +26,10 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export type ServicesConfig = Pick<Config, 'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile'> & {
+export type ServicesConfig = Pick<
+  Config,
+  'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile'
+> & {
   database: StoreOptions;
 };
 

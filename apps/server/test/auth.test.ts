@@ -25,11 +25,13 @@ describeEachDatabase('authentication and error envelope', (get) => {
   ])('answers 401 $want for Authorization: $given', async ({ given, want }) => {
     const res = await fetch(`${get().url}/integrations`, { headers: given ? { authorization: given } : {} });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe(want);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(want);
   });
 
   it('accepts the secret key in any case', async () => {
-    const res = await fetch(`${get().url}/integrations`, { headers: { authorization: `Bearer ${get().secretKey.toUpperCase()}` } });
+    const res = await fetch(`${get().url}/integrations`, {
+      headers: { authorization: `Bearer ${get().secretKey.toUpperCase()}` },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -44,19 +46,29 @@ describeEachDatabase('authentication and error envelope', (get) => {
     const badJson = await api('POST', '/integrations', '{"provider":');
     expect(badJson.status).toBe(400);
     expect(badJson.body.error.code).toBe('invalid_body');
-    const big = await api('POST', '/integrations', { provider: 'github', unique_key: 'x', display_name: 'x'.repeat(2 * 1024 * 1024) });
+    const big = await api('POST', '/integrations', {
+      provider: 'github',
+      unique_key: 'x',
+      display_name: 'x'.repeat(2 * 1024 * 1024),
+    });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
     const text = await api('POST', '/integrations', 'provider=github', { 'content-type': 'text/plain' });
     expect(text.status).toBe(400);
-    const charset = await api('POST', '/integrations', '{}', { 'content-type': 'application/json; charset=klingon' });
+    const charset = await api('POST', '/integrations', '{}', {
+      'content-type': 'application/json; charset=klingon',
+    });
     expect(charset.status).toBe(415);
   });
 
   it('never logs the secret key, tokens or credentials', async () => {
     const { api, logLines, secretKey } = get();
     await api('POST', '/integrations', { provider: 'stripe', unique_key: 'stripe-log' });
-    await api('POST', '/connections', { provider_config_key: 'stripe-log', connection_id: 'c', credentials: { type: 'API_KEY', apiKey: 'sk_live_SECRET_123' } });
+    await api('POST', '/connections', {
+      provider_config_key: 'stripe-log',
+      connection_id: 'c',
+      credentials: { type: 'API_KEY', apiKey: 'sk_live_SECRET_123' },
+    });
     await api('GET', '/connections/c?provider_config_key=stripe-log');
     await api('POST', '/connections', '{"bad json', {});
     await get().server.services.activity.flush();

@@ -2,7 +2,12 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from './harness.js';
 
 describeEachDatabase('connections API', (get) => {
-  const oauth = (token: string) => ({ type: 'OAUTH2', access_token: token, refresh_token: `r-${token}`, expires_at: '2030-01-01T00:00:00Z' });
+  const oauth = (token: string) => ({
+    type: 'OAUTH2',
+    access_token: token,
+    refresh_token: `r-${token}`,
+    expires_at: '2030-01-01T00:00:00Z',
+  });
 
   it('imports a connection and reads it back with credentials, refresh token stripped unless asked', async () => {
     const { api } = get();
@@ -17,12 +22,21 @@ describeEachDatabase('connections API', (get) => {
       tags: { plan: 'pro' },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ connection_id: 'user-1', provider_config_key: 'gh', provider: 'github', metadata: { team: 'a' } });
+    expect(created.body).toMatchObject({
+      connection_id: 'user-1',
+      provider_config_key: 'gh',
+      provider: 'github',
+      metadata: { team: 'a' },
+    });
     expect(created.body.credentials.refresh_token).toBeUndefined();
 
     const read = await api('GET', '/connections/user-1?provider_config_key=gh');
     expect(read.status).toBe(200);
-    expect(read.body.credentials).toMatchObject({ type: 'OAUTH2', access_token: 'tok-1', expires_at: '2030-01-01T00:00:00.000Z' });
+    expect(read.body.credentials).toMatchObject({
+      type: 'OAUTH2',
+      access_token: 'tok-1',
+      expires_at: '2030-01-01T00:00:00.000Z',
+    });
     expect(read.body.credentials.refresh_token).toBeUndefined();
     expect(read.body.end_user).toMatchObject({ id: 'u1', email: 'u1@example.com', display_name: 'User One' });
     expect(read.body.connection_config).toEqual({ org: 'acme' });
@@ -47,16 +61,28 @@ describeEachDatabase('connections API', (get) => {
       expect(res.status).toBe(201);
     }
     const all = await api('GET', '/connections?integrationId=stripe');
-    expect(all.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['s-4', 's-3', 's-2', 's-1', 's-0']);
+    expect(all.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual([
+      's-4',
+      's-3',
+      's-2',
+      's-1',
+      's-0',
+    ]);
     expect(all.body.connections[0].errors).toEqual([]);
     const evens = await api('GET', '/connections?endUserId=even');
     expect(evens.body.connections).toHaveLength(3);
     const tagged = await api('GET', '/connections?tags[parity]=odd');
-    expect(tagged.body.connections.map((c: { connection_id: string }) => c.connection_id).sort()).toEqual(['s-1', 's-3']);
+    expect(tagged.body.connections.map((c: { connection_id: string }) => c.connection_id).sort()).toEqual([
+      's-1',
+      's-3',
+    ]);
     const search = await api('GET', '/connections?search=S-3');
     expect(search.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['s-3']);
     const page = await api('GET', '/connections?integrationId=stripe&limit=2&page=1');
-    expect(page.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['s-2', 's-1']);
+    expect(page.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual([
+      's-2',
+      's-1',
+    ]);
     const byOrg = await api('GET', '/connections?endUserOrganizationId=org-1&integrationId=stripe,gh');
     expect(byOrg.body.connections).toHaveLength(5);
     const one = await api('GET', '/connections?connectionId=s-0');
@@ -66,49 +92,104 @@ describeEachDatabase('connections API', (get) => {
 
   it('replaces and merges metadata, for one or several connections', async () => {
     const { api } = get();
-    const set = await api('POST', '/connections/metadata', { connection_id: ['s-0', 's-1'], provider_config_key: 'stripe', metadata: { a: 1, b: { c: 2 } } });
+    const set = await api('POST', '/connections/metadata', {
+      connection_id: ['s-0', 's-1'],
+      provider_config_key: 'stripe',
+      metadata: { a: 1, b: { c: 2 } },
+    });
     expect(set.status).toBe(200);
-    expect(set.body).toEqual({ connection_id: ['s-0', 's-1'], provider_config_key: 'stripe', metadata: { a: 1, b: { c: 2 } } });
-    const merged = await api('PATCH', '/connections/metadata', { connection_id: 's-0', provider_config_key: 'stripe', metadata: { b: { d: 3 }, e: 4 } });
+    expect(set.body).toEqual({
+      connection_id: ['s-0', 's-1'],
+      provider_config_key: 'stripe',
+      metadata: { a: 1, b: { c: 2 } },
+    });
+    const merged = await api('PATCH', '/connections/metadata', {
+      connection_id: 's-0',
+      provider_config_key: 'stripe',
+      metadata: { b: { d: 3 }, e: 4 },
+    });
     expect(merged.status).toBe(200);
-    expect((await api('GET', '/connections/s-0?provider_config_key=stripe')).body.metadata).toEqual({ a: 1, b: { d: 3 }, e: 4 });
-    expect((await api('GET', '/connections/s-1?provider_config_key=stripe')).body.metadata).toEqual({ a: 1, b: { c: 2 } });
-    const replaced = await api('POST', '/connections/metadata', { connection_id: 's-0', provider_config_key: 'stripe', metadata: { z: true } });
+    expect((await api('GET', '/connections/s-0?provider_config_key=stripe')).body.metadata).toEqual({
+      a: 1,
+      b: { d: 3 },
+      e: 4,
+    });
+    expect((await api('GET', '/connections/s-1?provider_config_key=stripe')).body.metadata).toEqual({
+      a: 1,
+      b: { c: 2 },
+    });
+    const replaced = await api('POST', '/connections/metadata', {
+      connection_id: 's-0',
+      provider_config_key: 'stripe',
+      metadata: { z: true },
+    });
     expect(replaced.status).toBe(200);
-    expect((await api('GET', '/connections/s-0?provider_config_key=stripe')).body.metadata).toEqual({ z: true });
-    const missing = await api('POST', '/connections/metadata', { connection_id: ['s-1', 'nope'], provider_config_key: 'stripe', metadata: { x: 1 } });
+    expect((await api('GET', '/connections/s-0?provider_config_key=stripe')).body.metadata).toEqual({
+      z: true,
+    });
+    const missing = await api('POST', '/connections/metadata', {
+      connection_id: ['s-1', 'nope'],
+      provider_config_key: 'stripe',
+      metadata: { x: 1 },
+    });
     expect(missing.body.error.code).toBe('unknown_connection');
     // all or nothing: s-1 was not changed by the failed call
-    expect((await api('GET', '/connections/s-1?provider_config_key=stripe')).body.metadata).toEqual({ a: 1, b: { c: 2 } });
+    expect((await api('GET', '/connections/s-1?provider_config_key=stripe')).body.metadata).toEqual({
+      a: 1,
+      b: { c: 2 },
+    });
   });
 
   it('patches and deletes a connection', async () => {
     const { api } = get();
-    const patched = await api('PATCH', '/connections/s-2?provider_config_key=stripe', { tags: { tier: 'gold' }, end_user: { id: 'new-user' } });
+    const patched = await api('PATCH', '/connections/s-2?provider_config_key=stripe', {
+      tags: { tier: 'gold' },
+      end_user: { id: 'new-user' },
+    });
     expect(patched.body).toEqual({ success: true });
     const read = await api('GET', '/connections/s-2?provider_config_key=stripe');
     expect(read.body.tags).toEqual({ tier: 'gold' });
     expect(read.body.end_user.id).toBe('new-user');
-    expect((await api('DELETE', '/connections/s-2?provider_config_key=stripe')).body).toEqual({ success: true });
+    expect((await api('DELETE', '/connections/s-2?provider_config_key=stripe')).body).toEqual({
+      success: true,
+    });
     const gone = await api('GET', '/connections/s-2?provider_config_key=stripe');
     expect(gone.status).toBe(404);
     expect(gone.body.error.code).toBe('unknown_connection');
-    expect((await api('DELETE', '/connections/s-2?provider_config_key=stripe')).body.error.code).toBe('unknown_connection');
+    expect((await api('DELETE', '/connections/s-2?provider_config_key=stripe')).body.error.code).toBe(
+      'unknown_connection',
+    );
   });
 
   it('rejects bad imports', async () => {
     const { api } = get();
-    const dup = await api('POST', '/connections', { provider_config_key: 'stripe', connection_id: 's-0', credentials: { type: 'API_KEY', apiKey: 'x' } });
+    const dup = await api('POST', '/connections', {
+      provider_config_key: 'stripe',
+      connection_id: 's-0',
+      credentials: { type: 'API_KEY', apiKey: 'x' },
+    });
     expect(dup.status).toBe(409);
-    const unknownIntegration = await api('POST', '/connections', { provider_config_key: 'nope', credentials: { type: 'API_KEY', apiKey: 'x' } });
+    const unknownIntegration = await api('POST', '/connections', {
+      provider_config_key: 'nope',
+      credentials: { type: 'API_KEY', apiKey: 'x' },
+    });
     expect(unknownIntegration.body.error.code).toBe('unknown_provider_config');
-    const wrongMode = await api('POST', '/connections', { provider_config_key: 'stripe', credentials: oauth('x') });
+    const wrongMode = await api('POST', '/connections', {
+      provider_config_key: 'stripe',
+      credentials: oauth('x'),
+    });
     expect(wrongMode.status).toBe(400);
-    const badType = await api('POST', '/connections', { provider_config_key: 'stripe', credentials: { type: 'MAGIC' } });
+    const badType = await api('POST', '/connections', {
+      provider_config_key: 'stripe',
+      credentials: { type: 'MAGIC' },
+    });
     expect(badType.body.error.code).toBe('invalid_body');
     const noPck = await api('GET', '/connections/s-0');
     expect(noPck.body.error.code).toBe('invalid_query_params');
-    const generated = await api('POST', '/connections', { provider_config_key: 'stripe', credentials: { type: 'API_KEY', apiKey: 'gen' } });
+    const generated = await api('POST', '/connections', {
+      provider_config_key: 'stripe',
+      credentials: { type: 'API_KEY', apiKey: 'gen' },
+    });
     expect(generated.status).toBe(201);
     expect(generated.body.connection_id).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -118,9 +199,17 @@ describeEachDatabase('connections API', (get) => {
     const ops = await api('GET', '/logs/operations?kind=auth&limit=2');
     expect(ops.status).toBe(200);
     expect(ops.body.data).toHaveLength(2);
-    expect(ops.body.data[0]).toMatchObject({ kind: 'auth', name: 'connection.import', status: 'success', environment: 'dev' });
+    expect(ops.body.data[0]).toMatchObject({
+      kind: 'auth',
+      name: 'connection.import',
+      status: 'success',
+      environment: 'dev',
+    });
     expect(ops.body.next_cursor).toEqual(expect.any(String));
-    const next = await api('GET', `/logs/operations?kind=auth&limit=2&cursor=${ops.body.next_cursor as string}`);
+    const next = await api(
+      'GET',
+      `/logs/operations?kind=auth&limit=2&cursor=${ops.body.next_cursor as string}`,
+    );
     const firstIds = ops.body.data.map((o: { id: string }) => o.id);
     expect(next.body.data.every((o: { id: string }) => !firstIds.includes(o.id))).toBe(true);
 
@@ -131,7 +220,9 @@ describeEachDatabase('connections API', (get) => {
     expect(messages.body.data[0].message).toContain('Imported');
     const future = await api('GET', '/logs/operations?from=2099-01-01T00:00:00Z');
     expect(future.body.data).toEqual([]);
-    expect((await api('GET', '/logs/operations?cursor=garbage')).body.error.code).toBe('invalid_query_params');
+    expect((await api('GET', '/logs/operations?cursor=garbage')).body.error.code).toBe(
+      'invalid_query_params',
+    );
     expect((await api('GET', '/logs/operations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

@@ -14,7 +14,7 @@ export interface ContractViolation {
 
 const specUrl = new URL('../../../openapi/openapi.yaml', import.meta.url);
 const spec = parse(readFileSync(specUrl, 'utf8')) as {
-  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  paths: Record<string, Record<string, { responses?: Record<string, { $ref?: string } & ResponseObject> }>>;
 };
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
 const addFormats = addFormatsModule as unknown as (a: Ajv2020) => void;
@@ -47,15 +47,22 @@ function validatorFor(method: string, route: string | undefined, status: number)
     if (!op) {
       result = `route ${method} ${path} is not in openapi.yaml`;
     } else {
-      const code = op.responses?.[String(status)] ? String(status) : op.responses?.[`${String(status)[0]}XX`] ? `${String(status)[0]}XX` : op.responses?.default ? 'default' : undefined;
+      const code = op.responses?.[String(status)]
+        ? String(status)
+        : op.responses?.[`${String(status)[0]}XX`]
+          ? `${String(status)[0]}XX`
+          : op.responses?.default
+            ? 'default'
+            : undefined;
       let pointer = code ? `#/paths/${escape(path)}/${method.toLowerCase()}/responses/${code}` : undefined;
-      let response = code ? (op.responses?.[code] as ({ $ref?: string } & ResponseObject) | undefined) : undefined;
+      let response = code ? op.responses?.[code] : undefined;
       if (response?.$ref) {
         pointer = response.$ref;
         response = resolve(response.$ref);
       }
       if (!code || !pointer) result = `status ${status} of ${method} ${path} is not in openapi.yaml`;
-      else if (!response?.content?.['application/json']?.schema) result = `status ${status} of ${method} ${path} has no application/json schema`;
+      else if (!response?.content?.['application/json']?.schema)
+        result = `status ${status} of ${method} ${path} has no application/json schema`;
       else result = ajv.compile({ $ref: `openapi${pointer}/content/application~1json/schema` });
     }
   }
@@ -64,9 +71,19 @@ function validatorFor(method: string, route: string | undefined, status: number)
 }
 
 /** Checks one JSON response against openapi/openapi.yaml; returns what is wrong, or undefined. */
-export function checkResponse(entry: { method: string; route: string | undefined; status: number; body: unknown }): ContractViolation | undefined {
+export function checkResponse(entry: {
+  method: string;
+  route: string | undefined;
+  status: number;
+  body: unknown;
+}): ContractViolation | undefined {
   const v = validatorFor(entry.method, entry.route, entry.status);
-  const base = { method: entry.method, route: entry.route ?? '(no route)', status: entry.status, body: entry.body };
+  const base = {
+    method: entry.method,
+    route: entry.route ?? '(no route)',
+    status: entry.status,
+    body: entry.body,
+  };
   if (typeof v === 'string') return { ...base, problem: v };
   if (v(JSON.parse(JSON.stringify(entry.body)))) return undefined;
   return { ...base, problem: ajv.errorsText(v.errors) };

@@ -27,7 +27,16 @@ const routes: { method: string; path: string; body: boolean; query?: string }[] 
   { method: 'GET', path: '/logs/operations/{op}/messages', body: false, query: 'cursor' },
 ];
 
-const badSegments = ['%E0%A4%A', '..%2F..%2Fetc', 'a'.repeat(5000), '%00', "'; drop table connections; --", '%F0%9F%98%80', '%20', '~!@$'];
+const badSegments = [
+  '%E0%A4%A',
+  '..%2F..%2Fetc',
+  'a'.repeat(5000),
+  '%00',
+  "'; drop table connections; --",
+  '%F0%9F%98%80',
+  '%20',
+  '~!@$',
+];
 const badQueries = [
   'limit=-1',
   'limit=1e309',
@@ -42,7 +51,16 @@ const badQueries = [
   'kind=sync&status=weird',
   'force_refresh=maybe&provider_config_key=x',
 ];
-const badBodies = ['{"a":', '[1,2', 'null', '"just a string"', '12', '{"provider": {"$gt": ""}}', '{"__proto__": {"admin": true}}', '\u0000'];
+const badBodies = [
+  '{"a":',
+  '[1,2',
+  'null',
+  '"just a string"',
+  '12',
+  '{"provider": {"$gt": ""}}',
+  '{"__proto__": {"admin": true}}',
+  '\u0000',
+];
 
 type Req = { method: string; path: string; body?: string; headers: Record<string, string> };
 
@@ -53,25 +71,53 @@ function fill(path: string, segment: string): string {
 function cases(secretKey: string): Req[] {
   const auth = { authorization: `Bearer ${secretKey}` };
   const out: Req[] = [];
-  const session = (r: (typeof routes)[number]) => r.path.startsWith('/connect/session') && !r.path.startsWith('/connect/sessions');
+  const session = (r: (typeof routes)[number]) =>
+    r.path.startsWith('/connect/session') && !r.path.startsWith('/connect/sessions');
   for (const r of routes) {
     const okPath = fill(r.path, 'fuzz-target');
     // missing and wrong credentials
     out.push({ method: r.method, path: okPath, headers: {} });
-    out.push({ method: r.method, path: okPath, headers: { authorization: 'Bearer 11111111-1111-4111-8111-111111111111' } });
+    out.push({
+      method: r.method,
+      path: okPath,
+      headers: { authorization: 'Bearer 11111111-1111-4111-8111-111111111111' },
+    });
     out.push({ method: r.method, path: okPath, headers: { authorization: 'Token abc' } });
     out.push({ method: r.method, path: okPath, headers: { authorization: `Bearer ${'x'.repeat(8000)}` } });
     if (session(r)) continue;
     // bad path segments
-    if (r.path.includes('{')) for (const s of badSegments) out.push({ method: r.method, path: fill(r.path, s), headers: auth });
+    if (r.path.includes('{'))
+      for (const s of badSegments) out.push({ method: r.method, path: fill(r.path, s), headers: auth });
     // bad queries
-    if (r.query) for (const q of badQueries) out.push({ method: r.method, path: `${okPath}?${q}`, headers: auth });
+    if (r.query)
+      for (const q of badQueries) out.push({ method: r.method, path: `${okPath}?${q}`, headers: auth });
     // bad bodies
     if (r.body) {
-      for (const b of badBodies) out.push({ method: r.method, path: okPath, body: b, headers: { ...auth, 'content-type': 'application/json' } });
-      out.push({ method: r.method, path: okPath, body: 'x'.repeat(1_200_000), headers: { ...auth, 'content-type': 'application/json' } });
-      out.push({ method: r.method, path: okPath, body: '{}', headers: { ...auth, 'content-type': 'application/json; charset=utf-7' } });
-      out.push({ method: r.method, path: okPath, body: '{"a":1}', headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'br-nope' } });
+      for (const b of badBodies)
+        out.push({
+          method: r.method,
+          path: okPath,
+          body: b,
+          headers: { ...auth, 'content-type': 'application/json' },
+        });
+      out.push({
+        method: r.method,
+        path: okPath,
+        body: 'x'.repeat(1_200_000),
+        headers: { ...auth, 'content-type': 'application/json' },
+      });
+      out.push({
+        method: r.method,
+        path: okPath,
+        body: '{}',
+        headers: { ...auth, 'content-type': 'application/json; charset=utf-7' },
+      });
+      out.push({
+        method: r.method,
+        path: okPath,
+        body: '{"a":1}',
+        headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'br-nope' },
+      });
     }
   }
   return out;
@@ -79,7 +125,11 @@ function cases(secretKey: string): Req[] {
 
 describeEachDatabase('fuzz: malformed requests', (get) => {
   async function send(r: Req): Promise<{ status: number; body: any }> {
-    const res = await fetch(get().url + r.path, { method: r.method, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) });
+    const res = await fetch(get().url + r.path, {
+      method: r.method,
+      headers: r.headers,
+      ...(r.body !== undefined ? { body: r.body } : {}),
+    });
     const text = await res.text();
     let body: unknown;
     try {
@@ -111,16 +161,20 @@ describeEachDatabase('fuzz: malformed requests', (get) => {
     const bodyRoutes = routes.filter((r) => r.body);
     let count = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...bodyRoutes), fc.jsonValue({ maxDepth: 4 }), async (route, value) => {
-        const r: Req = {
-          method: route.method,
-          path: fill(route.path, 'fuzz-target'),
-          body: JSON.stringify(value),
-          headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
-        };
-        count++;
-        expectEnvelope4xx(r, await send(r));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...bodyRoutes),
+        fc.jsonValue({ maxDepth: 4 }),
+        async (route, value) => {
+          const r: Req = {
+            method: route.method,
+            path: fill(route.path, 'fuzz-target'),
+            body: JSON.stringify(value),
+            headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
+          };
+          count++;
+          expectEnvelope4xx(r, await send(r));
+        },
+      ),
       { numRuns: 150, seed: 20261127 },
     );
     expect(count).toBe(150);
@@ -132,10 +186,28 @@ describeEachDatabase('fuzz: malformed requests', (get) => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...queryRoutes),
-        fc.dictionary(fc.constantFrom('limit', 'page', 'cursor', 'provider_config_key', 'include', 'from', 'kind', 'tags[a]', 'search', 'refresh_token'), fc.string({ maxLength: 40 })),
+        fc.dictionary(
+          fc.constantFrom(
+            'limit',
+            'page',
+            'cursor',
+            'provider_config_key',
+            'include',
+            'from',
+            'kind',
+            'tags[a]',
+            'search',
+            'refresh_token',
+          ),
+          fc.string({ maxLength: 40 }),
+        ),
         async (route, query) => {
           const qs = new URLSearchParams(query).toString();
-          const res = await send({ method: route.method, path: `${fill(route.path, 'fuzz-target')}?${qs}`, headers: { authorization: `Bearer ${secretKey}` } });
+          const res = await send({
+            method: route.method,
+            path: `${fill(route.path, 'fuzz-target')}?${qs}`,
+            headers: { authorization: `Bearer ${secretKey}` },
+          });
           expect(res.status, `${route.path}?${qs} → ${JSON.stringify(res.body)}`).toBeLessThan(500);
           if (res.status >= 400) expect(typeof res.body.error.code).toBe('string');
         },

@@ -19,15 +19,23 @@ let warned = false;
 function warnSkipped(): void {
   if (pgUrl || warned) return;
   warned = true;
-  process.stderr.write('\n*** FERRY_TEST_POSTGRES_URL is not set: the PostgreSQL suite is SKIPPED; only SQLite runs. ***\n\n');
+  process.stderr.write(
+    '\n*** FERRY_TEST_POSTGRES_URL is not set: the PostgreSQL suite is SKIPPED; only SQLite runs. ***\n\n',
+  );
 }
 
 /** A throwaway database: a SQLite file in a temp folder, or a fresh schema on the test PostgreSQL. */
-export async function tempDatabase(kind: 'sqlite' | 'postgres'): Promise<{ options: StoreOptions; path?: string; drop(): Promise<void> }> {
+export async function tempDatabase(
+  kind: 'sqlite' | 'postgres',
+): Promise<{ options: StoreOptions; path?: string; drop(): Promise<void> }> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const file = join(dir, 'ferry.db');
-    return { options: { kind: 'sqlite', file }, path: file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      options: { kind: 'sqlite', file },
+      path: file,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   if (!pgUrl) throw new Error('FERRY_TEST_POSTGRES_URL is not set');
   const schema = `ferry_test_${randomBytes(6).toString('hex')}`;
@@ -52,11 +60,19 @@ export interface TestServer {
   logLines: string[];
   violations: ContractViolation[];
   /** fetch against the server with the secret key, JSON in and out. */
-  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  api: (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 /** Starts a server on a random port over a fresh database of the given kind. */
-export async function startTestServer(kind: 'sqlite' | 'postgres', extra: { providersFile?: string } = {}): Promise<TestServer & { stop(): Promise<void> }> {
+export async function startTestServer(
+  kind: 'sqlite' | 'postgres',
+  extra: { providersFile?: string } = {},
+): Promise<TestServer & { stop(): Promise<void> }> {
   const db = await tempDatabase(kind);
   const secretKey = randomUUID();
   const logLines: string[] = [];
@@ -86,7 +102,11 @@ export async function startTestServer(kind: 'sqlite' | 'postgres', extra: { prov
   const api: TestServer['api'] = async (method, path, body, headers = {}) => {
     const res = await fetch(server.url + path, {
       method,
-      headers: { authorization: `Bearer ${secretKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${secretKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -130,7 +150,9 @@ export function describeEachDatabase(name: string, fn: (get: () => TestServer) =
         const violations = ts?.violations ?? [];
         await ts?.stop();
         if (violations.length > 0) {
-          throw new Error(`responses that break openapi/openapi.yaml:\n${JSON.stringify(violations.slice(0, 10), null, 2)}`);
+          throw new Error(
+            `responses that break openapi/openapi.yaml:\n${JSON.stringify(violations.slice(0, 10), null, 2)}`,
+          );
         }
       });
       fn(() => {

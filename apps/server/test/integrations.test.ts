@@ -10,17 +10,30 @@ describeEachDatabase('integrations API', (get) => {
       credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret', scopes: 'repo,user' },
     });
     expect(created.status).toBe(200);
-    expect(created.body.data).toMatchObject({ unique_key: 'github-prod', provider: 'github', forward_webhooks: true });
+    expect(created.body.data).toMatchObject({
+      unique_key: 'github-prod',
+      provider: 'github',
+      forward_webhooks: true,
+    });
     expect(created.body.data.credentials).toBeUndefined();
 
     const withCreds = await api('GET', '/integrations/github-prod?include=credentials&include=webhook');
-    expect(withCreds.body.data.credentials).toEqual({ type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret', scopes: 'repo,user', webhook_secret: null });
+    expect(withCreds.body.data.credentials).toEqual({
+      type: 'OAUTH2',
+      client_id: 'cid',
+      client_secret: 'csecret',
+      scopes: 'repo,user',
+      webhook_secret: null,
+    });
     expect(withCreds.body.data.webhook_url).toBe('http://localhost:3003/webhook/dev/github-prod');
 
     const list = await api('GET', '/integrations');
     expect(list.body.data.map((i: { unique_key: string }) => i.unique_key)).toEqual(['github-prod']);
 
-    const patched = await api('PATCH', '/integrations/github-prod', { display_name: 'GitHub (prod)', unique_key: 'gh' });
+    const patched = await api('PATCH', '/integrations/github-prod', {
+      display_name: 'GitHub (prod)',
+      unique_key: 'gh',
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.data).toMatchObject({ unique_key: 'gh', display_name: 'GitHub (prod)' });
     expect((await api('GET', '/integrations/github-prod')).status).toBe(404);
@@ -61,7 +74,11 @@ describeEachDatabase('integrations API', (get) => {
     const all = await api('GET', '/providers');
     expect(all.body.data.length).toBeGreaterThanOrEqual(30);
     const search = await api('GET', '/providers?search=google');
-    expect(search.body.data.every((p: { name: string; display_name: string }) => `${p.name} ${p.display_name}`.toLowerCase().includes('google'))).toBe(true);
+    expect(
+      search.body.data.every((p: { name: string; display_name: string }) =>
+        `${p.name} ${p.display_name}`.toLowerCase().includes('google'),
+      ),
+    ).toBe(true);
     const one = await api('GET', '/providers/github');
     expect(one.body.data).toMatchObject({ name: 'github', auth_mode: 'OAUTH2' });
     expect((await api('GET', '/providers/nope')).status).toBe(404);

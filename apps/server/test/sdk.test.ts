@@ -14,12 +14,22 @@ describeEachDatabase('@ferry/node against the real server', (get) => {
     expect(await ferry.health()).toEqual({ status: 'ok' });
     const provider = await ferry.getProvider('github');
     expect(provider.data.auth_mode).toBe('OAUTH2');
-    await ferry.createIntegration({ provider: 'github', unique_key: 'gh', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'sec' } });
-    expect((await ferry.getIntegration('gh', { include: ['credentials'] })).data.credentials).toMatchObject({ client_secret: 'sec' });
+    await ferry.createIntegration({
+      provider: 'github',
+      unique_key: 'gh',
+      credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'sec' },
+    });
+    expect((await ferry.getIntegration('gh', { include: ['credentials'] })).data.credentials).toMatchObject({
+      client_secret: 'sec',
+    });
     await ferry.updateIntegration('gh', { display_name: 'GH' });
     expect((await ferry.listIntegrations()).data.map((i) => i.display_name)).toEqual(['GH']);
 
-    await ferry.createConnection({ provider_config_key: 'gh', connection_id: 'c1', credentials: { type: 'OAUTH2', access_token: 'at', refresh_token: 'rt' } });
+    await ferry.createConnection({
+      provider_config_key: 'gh',
+      connection_id: 'c1',
+      credentials: { type: 'OAUTH2', access_token: 'at', refresh_token: 'rt' },
+    });
     expect(await ferry.getToken('gh', 'c1')).toBe('at');
     const full = await ferry.getConnection('gh', 'c1', { refreshToken: true });
     expect(full.credentials).toMatchObject({ refresh_token: 'rt' });
@@ -56,7 +66,11 @@ describeEachDatabase('@nangohq/node@0.71.10 against the real server, unmodified'
   });
 
   it('runs the everyday calls', async () => {
-    const created = await nango.createIntegration({ provider: 'github', unique_key: 'github', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'secret', scopes: 'repo' } });
+    const created = await nango.createIntegration({
+      provider: 'github',
+      unique_key: 'github',
+      credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'secret', scopes: 'repo' },
+    });
     expect(created.data.unique_key).toBe('github');
     const listed = await nango.listIntegrations();
     expect(listed.configs.map((c) => c.unique_key)).toEqual(['github']);
@@ -67,7 +81,11 @@ describeEachDatabase('@nangohq/node@0.71.10 against the real server, unmodified'
     const res = await fetch(`${get().url}/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${get().secretKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ provider_config_key: 'github', connection_id: 'conn-1', credentials: { type: 'OAUTH2', access_token: 'ghu_abc', refresh_token: 'ghr_def' } }),
+      body: JSON.stringify({
+        provider_config_key: 'github',
+        connection_id: 'conn-1',
+        credentials: { type: 'OAUTH2', access_token: 'ghu_abc', refresh_token: 'ghr_def' },
+      }),
     });
     expect(res.status).toBe(201);
 
@@ -88,13 +106,18 @@ describeEachDatabase('@nangohq/node@0.71.10 against the real server, unmodified'
     await nango.updateMetadata('github', 'conn-1', { seats: 5 });
     expect(await nango.getMetadata('github', 'conn-1')).toEqual({ plan: 'pro', seats: 5 });
 
-    const session = await nango.createConnectSession({ end_user: { id: 'user-42', email: 'u42@example.com', display_name: 'U 42' }, allowed_integrations: ['github'] });
+    const session = await nango.createConnectSession({
+      end_user: { id: 'user-42', email: 'u42@example.com', display_name: 'U 42' },
+      allowed_integrations: ['github'],
+    });
     expect(session.data.token).toMatch(/_[0-9a-f]{64}$/);
     expect(Date.parse(session.data.expires_at)).toBeGreaterThan(Date.now());
 
     const deleted = await nango.deleteConnection('github', 'conn-1');
     expect(deleted.status).toBe(200);
     expect(deleted.data).toEqual({ success: true });
-    await expect(nango.getConnection('github', 'conn-1')).rejects.toMatchObject({ response: { status: 404, data: { error: { code: 'unknown_connection' } } } });
+    await expect(nango.getConnection('github', 'conn-1')).rejects.toMatchObject({
+      response: { status: 404, data: { error: { code: 'unknown_connection' } } },
+    });
   });
 });

@@ -12,7 +12,13 @@ import { logsRouter } from './routes/logs.js';
 import { providersRouter } from './routes/providers.js';
 
 /** Sees every JSON response the app sends (tests use it to check responses against the OpenAPI contract). */
-export type ResponseObserver = (entry: { method: string; route: string | undefined; path: string; status: number; body: unknown }) => void;
+export type ResponseObserver = (entry: {
+  method: string;
+  route: string | undefined;
+  path: string;
+  status: number;
+  body: unknown;
+}) => void;
 
 export interface AppOptions {
   bodyLimit: string;
@@ -38,7 +44,16 @@ export function createApp(services: Services, options: AppOptions): Express {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'debug';
-      options.logger[level]({ reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      options.logger[level](
+        {
+          reqId: id,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Math.round(ms * 100) / 100,
+        },
+        'request',
+      );
     });
     next();
   });
@@ -48,7 +63,13 @@ export function createApp(services: Services, options: AppOptions): Express {
     app.use((req: Request, res: Response, next: NextFunction) => {
       const json = res.json.bind(res);
       res.json = (body: unknown) => {
-        observe({ method: req.method, route: (req.route as { path?: string } | undefined)?.path, path: req.path, status: res.statusCode, body });
+        observe({
+          method: req.method,
+          route: (req.route as { path?: string } | undefined)?.path,
+          path: req.path,
+          status: res.statusCode,
+          body,
+        });
         return json(body);
       };
       next();
@@ -59,7 +80,13 @@ export function createApp(services: Services, options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
 
-  app.use(express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: options.bodyLimit,
+      strict: true,
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
 
   const auth = createAuth({ environments: services.environments, sessions: services.connectSessions });
   app.use(providersRouter({ providers: services.providers, auth }));
@@ -75,7 +102,10 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ferry = toFerryError(err);
     if (ferry.code === 'server_error') {
-      options.logger.error({ err, reqId: (res.locals as AuthLocals).requestId, method: req.method, path: req.path }, 'unhandled error');
+      options.logger.error(
+        { err, reqId: (res.locals as AuthLocals).requestId, method: req.method, path: req.path },
+        'unhandled error',
+      );
     }
     if (res.headersSent) {
       res.destroy();

@@ -6,9 +6,14 @@ import type { AuthLocals } from './context.js';
 
 function bearer(req: Request): string {
   const header = req.headers.authorization;
-  if (!header) throw new FerryError('missing_auth_header', 'Authentication required: send "Authorization: Bearer <secret key>".');
+  if (!header)
+    throw new FerryError(
+      'missing_auth_header',
+      'Authentication required: send "Authorization: Bearer <secret key>".',
+    );
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new FerryError('missing_auth_header', 'The Authorization header must be "Bearer <secret key>".');
+  if (!match?.[1])
+    throw new FerryError('missing_auth_header', 'The Authorization header must be "Bearer <secret key>".');
   return match[1];
 }
 
@@ -16,7 +21,10 @@ function bearer(req: Request): string {
 export type AuthKind = 'secret' | 'session' | 'secret-or-session';
 
 /** Builds the auth middlewares for the three kinds of route. */
-export function createAuth(deps: { environments: EnvironmentRegistry; sessions: ConnectSessionService }): Record<AuthKind, RequestHandler> {
+export function createAuth(deps: {
+  environments: EnvironmentRegistry;
+  sessions: ConnectSessionService;
+}): Record<AuthKind, RequestHandler> {
   const bySecret = async (token: string, res: Response): Promise<void> => {
     const env = await deps.environments.bySecretKey(token.toLowerCase());
     if (!env) throw new FerryError('unknown_account', 'The secret key is not valid.');
@@ -25,7 +33,11 @@ export function createAuth(deps: { environments: EnvironmentRegistry; sessions: 
   const bySession = async (token: string, res: Response): Promise<void> => {
     const session = await deps.sessions.resolve(token);
     const env = await deps.environments.byId(session.environmentId);
-    if (!env) throw new FerryError('invalid_connect_session_token', 'The connect session token is invalid or has expired.');
+    if (!env)
+      throw new FerryError(
+        'invalid_connect_session_token',
+        'The connect session token is invalid or has expired.',
+      );
     const locals = res.locals as AuthLocals;
     locals.env = env;
     locals.session = session;
@@ -45,9 +57,12 @@ export function createAuth(deps: { environments: EnvironmentRegistry; sessions: 
   return {
     secret: wrap(bySecret),
     session: wrap(async (token, res) => {
-      if (!token.startsWith(CONNECT_SESSION_PREFIX)) throw new FerryError('invalid_connect_session_token', 'A connect session token is required.');
+      if (!token.startsWith(CONNECT_SESSION_PREFIX))
+        throw new FerryError('invalid_connect_session_token', 'A connect session token is required.');
       await bySession(token, res);
     }),
-    'secret-or-session': wrap((token, res) => (token.startsWith(CONNECT_SESSION_PREFIX) ? bySession(token, res) : bySecret(token, res))),
+    'secret-or-session': wrap((token, res) =>
+      token.startsWith(CONNECT_SESSION_PREFIX) ? bySession(token, res) : bySecret(token, res),
+    ),
   };
 }

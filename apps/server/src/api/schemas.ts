@@ -24,7 +24,10 @@ export const tags = z
   .record(z.string().min(1).max(64), z.string().max(255))
   .refine((t) => Object.keys(t).length <= 64, 'at most 64 tags');
 
-export const organization = z.object({ id: z.string().min(1).max(255), display_name: z.string().max(255).nullish() });
+export const organization = z.object({
+  id: z.string().min(1).max(255),
+  display_name: z.string().max(255).nullish(),
+});
 
 export const endUser = z.object({
   id: z.string().min(1).max(255),

@@ -4,7 +4,13 @@ import { FerryError } from '../errors.js';
 import type { IntegrationService } from '../integrations/service.js';
 import type { Store } from '../store/store.js';
 import { fromJson, toIso, toJson } from '../store/values.js';
-import { toApiEndUser, upsertEndUser, type ApiEndUser, type EndUserInput, type OrganizationInput } from '../connections/endUsers.js';
+import {
+  toApiEndUser,
+  upsertEndUser,
+  type ApiEndUser,
+  type EndUserInput,
+  type OrganizationInput,
+} from '../connections/endUsers.js';
 
 /** How long a connect session lives. */
 export const CONNECT_SESSION_TTL_MS = 30 * 60 * 1000;
@@ -70,22 +76,35 @@ export class ConnectSessionService {
   async #checkIntegrations(environmentId: number, keys: string[], field: string): Promise<void> {
     for (const key of keys) {
       if (!(await this.#integrations.find(environmentId, key))) {
-        throw new FerryError('invalid_body', `Integration "${key}" does not exist.`, { errors: [{ path: field, message: `unknown integration ${key}` }] });
+        throw new FerryError('invalid_body', `Integration "${key}" does not exist.`, {
+          errors: [{ path: field, message: `unknown integration ${key}` }],
+        });
       }
     }
   }
 
   /** Creates a session. @throws invalid_body when an allowed or defaulted integration does not exist */
-  async create(environmentId: number, input: CreateSessionInput, reconnectConnectionId: number | null = null) {
-    if (input.allowed_integrations) await this.#checkIntegrations(environmentId, input.allowed_integrations, 'allowed_integrations');
+  async create(
+    environmentId: number,
+    input: CreateSessionInput,
+    reconnectConnectionId: number | null = null,
+  ) {
+    if (input.allowed_integrations)
+      await this.#checkIntegrations(environmentId, input.allowed_integrations, 'allowed_integrations');
     if (input.integrations_config_defaults) {
-      await this.#checkIntegrations(environmentId, Object.keys(input.integrations_config_defaults), 'integrations_config_defaults');
+      await this.#checkIntegrations(
+        environmentId,
+        Object.keys(input.integrations_config_defaults),
+        'integrations_config_defaults',
+      );
     }
     const token = CONNECT_SESSION_PREFIX + randomBytes(32).toString('hex');
     const expiresAt = new Date(Date.now() + CONNECT_SESSION_TTL_MS).toISOString();
     const now = new Date().toISOString();
     await this.#store.db.transaction().execute(async (trx) => {
-      const endUserRowId = input.end_user ? await upsertEndUser(trx, environmentId, input.end_user, input.organization) : null;
+      const endUserRowId = input.end_user
+        ? await upsertEndUser(trx, environmentId, input.end_user, input.organization)
+        : null;
       await trx
         .insertInto('connect_sessions')
         .values({
@@ -104,7 +123,11 @@ export class ConnectSessionService {
       // Expired sessions are useless; clear them as new ones come.
       await trx.deleteFrom('connect_sessions').where('expires_at', '<', now).execute();
     });
-    return { token, connect_link: `${this.#serverUrl}/connect?session_token=${token}`, expires_at: expiresAt };
+    return {
+      token,
+      connect_link: `${this.#serverUrl}/connect?session_token=${token}`,
+      expires_at: expiresAt,
+    };
   }
 
   /** Creates a session that re-authorizes an existing connection in place. @throws unknown_connection */
@@ -117,7 +140,11 @@ export class ConnectSessionService {
       .where('c.connection_id', '=', input.connection_id)
       .where('i.unique_key', '=', input.integration_id)
       .executeTakeFirst();
-    if (!row) throw new FerryError('unknown_connection', `Connection "${input.connection_id}" for integration "${input.integration_id}" does not exist.`);
+    if (!row)
+      throw new FerryError(
+        'unknown_connection',
+        `Connection "${input.connection_id}" for integration "${input.integration_id}" does not exist.`,
+      );
     return this.create(environmentId, { ...input, allowed_integrations: [input.integration_id] }, row.id);
   }
 
@@ -145,7 +172,10 @@ export class ConnectSessionService {
       .where('s.token_hash', '=', hashSecret(token))
       .executeTakeFirst();
     if (!row || new Date(toIso(row.expires_at)).getTime() <= Date.now()) {
-      throw new FerryError('invalid_connect_session_token', 'The connect session token is invalid or has expired.');
+      throw new FerryError(
+        'invalid_connect_session_token',
+        'The connect session token is invalid or has expired.',
+      );
     }
     return {
       id: row.id,

@@ -12,9 +12,16 @@ export const importCredentialsSchema = z.discriminatedUnion('type', [
     expires_at: isoOrDate.optional(),
     expires_in: z.number().int().positive().optional(),
     raw: raw.optional(),
-    config_override: z.object({ client_id: z.string().optional(), client_secret: z.string().optional() }).optional(),
+    config_override: z
+      .object({ client_id: z.string().optional(), client_secret: z.string().optional() })
+      .optional(),
   }),
-  z.object({ type: z.literal('OAUTH1'), oauth_token: z.string().min(1).max(16384), oauth_token_secret: z.string().min(1).max(16384), raw: raw.optional() }),
+  z.object({
+    type: z.literal('OAUTH1'),
+    oauth_token: z.string().min(1).max(16384),
+    oauth_token_secret: z.string().min(1).max(16384),
+    raw: raw.optional(),
+  }),
   z.object({
     type: z.literal('OAUTH2_CC'),
     token: z.string().min(1).max(16384),
@@ -25,7 +32,13 @@ export const importCredentialsSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('API_KEY'), apiKey: z.string().min(1).max(16384) }),
   z.object({ type: z.literal('BASIC'), username: z.string().max(4096), password: z.string().max(16384) }),
-  z.object({ type: z.literal('APP'), app_id: z.string().optional(), installation_id: z.string().optional(), access_token: z.string().optional(), expires_at: isoOrDate.optional() }),
+  z.object({
+    type: z.literal('APP'),
+    app_id: z.string().optional(),
+    installation_id: z.string().optional(),
+    access_token: z.string().optional(),
+    expires_at: isoOrDate.optional(),
+  }),
   z.object({ type: z.literal('NONE') }),
 ]);
 
@@ -33,31 +46,65 @@ export type ImportCredentials = z.infer<typeof importCredentialsSchema>;
 
 /** Credentials as stored (encrypted) and returned by `GET /connections/:id`. Dates are ISO strings. */
 export type StoredCredentials =
-  | { type: 'OAUTH2'; access_token: string; refresh_token?: string; expires_at?: string; raw: Record<string, unknown>; config_override?: { client_id?: string | undefined; client_secret?: string | undefined } }
+  | {
+      type: 'OAUTH2';
+      access_token: string;
+      refresh_token?: string;
+      expires_at?: string;
+      raw: Record<string, unknown>;
+      config_override?: { client_id?: string | undefined; client_secret?: string | undefined };
+    }
   | { type: 'OAUTH1'; oauth_token: string; oauth_token_secret: string; raw: Record<string, unknown> }
-  | { type: 'OAUTH2_CC'; token: string; expires_at?: string; client_id: string; client_secret: string; raw: Record<string, unknown> }
+  | {
+      type: 'OAUTH2_CC';
+      token: string;
+      expires_at?: string;
+      client_id: string;
+      client_secret: string;
+      raw: Record<string, unknown>;
+    }
   | { type: 'API_KEY'; apiKey: string }
   | { type: 'BASIC'; username: string; password: string }
-  | { type: 'APP'; access_token?: string; expires_at?: string; app_id?: string; installation_id?: string; raw: Record<string, unknown> }
+  | {
+      type: 'APP';
+      access_token?: string;
+      expires_at?: string;
+      app_id?: string;
+      installation_id?: string;
+      raw: Record<string, unknown>;
+    }
   | { type: 'NONE' };
 
 /** Normalises imported credentials to their stored shape (dates to ISO, `expires_in` to `expires_at`). */
 export function toStoredCredentials(c: ImportCredentials, now = Date.now()): StoredCredentials {
-  const iso = (v: string | undefined): string | undefined => (v === undefined ? undefined : new Date(v).toISOString());
+  const iso = (v: string | undefined): string | undefined =>
+    v === undefined ? undefined : new Date(v).toISOString();
   switch (c.type) {
     case 'OAUTH2': {
-      const expiresAt = c.expires_at ? iso(c.expires_at) : c.expires_in ? new Date(now + c.expires_in * 1000).toISOString() : undefined;
+      const expiresAt = c.expires_at
+        ? iso(c.expires_at)
+        : c.expires_in
+          ? new Date(now + c.expires_in * 1000).toISOString()
+          : undefined;
       return {
         type: 'OAUTH2',
         access_token: c.access_token,
         ...(c.refresh_token ? { refresh_token: c.refresh_token } : {}),
         ...(expiresAt ? { expires_at: expiresAt } : {}),
-        raw: c.raw ?? { access_token: c.access_token, ...(c.refresh_token ? { refresh_token: c.refresh_token } : {}) },
+        raw: c.raw ?? {
+          access_token: c.access_token,
+          ...(c.refresh_token ? { refresh_token: c.refresh_token } : {}),
+        },
         ...(c.config_override ? { config_override: c.config_override } : {}),
       };
     }
     case 'OAUTH1':
-      return { type: 'OAUTH1', oauth_token: c.oauth_token, oauth_token_secret: c.oauth_token_secret, raw: c.raw ?? {} };
+      return {
+        type: 'OAUTH1',
+        oauth_token: c.oauth_token,
+        oauth_token_secret: c.oauth_token_secret,
+        raw: c.raw ?? {},
+      };
     case 'OAUTH2_CC': {
       const expiresAt = iso(c.expires_at);
       return {

@@ -63,10 +63,15 @@ export async function upsertEndUser(
   return row.id;
 }
 
-type EndUserColumns = Pick<Selectable<EndUsersTable>, 'end_user_id' | 'email' | 'display_name' | 'tags' | 'organization_id' | 'organization_display_name'>;
+type EndUserColumns = Pick<
+  Selectable<EndUsersTable>,
+  'end_user_id' | 'email' | 'display_name' | 'tags' | 'organization_id' | 'organization_display_name'
+>;
 
 /** Shapes an end user row (possibly absent, from a left join) for the API. */
-export function toApiEndUser(row: { [K in keyof EndUserColumns]: EndUserColumns[K] | null }): ApiEndUser | null {
+export function toApiEndUser(row: {
+  [K in keyof EndUserColumns]: EndUserColumns[K] | null;
+}): ApiEndUser | null {
   if (row.end_user_id === null) return null;
   const tags = fromJson<Record<string, string> | null>(row.tags);
   return {
@@ -74,6 +79,8 @@ export function toApiEndUser(row: { [K in keyof EndUserColumns]: EndUserColumns[
     email: row.email,
     display_name: row.display_name,
     ...(tags ? { tags } : {}),
-    organization: row.organization_id ? { id: row.organization_id, display_name: row.organization_display_name } : null,
+    organization: row.organization_id
+      ? { id: row.organization_id, display_name: row.organization_display_name }
+      : null,
   };
 }

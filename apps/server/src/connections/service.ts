@@ -6,8 +6,20 @@ import type { IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
 import type { Store } from '../store/store.js';
 import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
-import { expiryOf, fitsAuthMode, toStoredCredentials, type ImportCredentials, type StoredCredentials } from './credentials.js';
-import { toApiEndUser, upsertEndUser, type ApiEndUser, type EndUserInput, type OrganizationInput } from './endUsers.js';
+import {
+  expiryOf,
+  fitsAuthMode,
+  toStoredCredentials,
+  type ImportCredentials,
+  type StoredCredentials,
+} from './credentials.js';
+import {
+  toApiEndUser,
+  upsertEndUser,
+  type ApiEndUser,
+  type EndUserInput,
+  type OrganizationInput,
+} from './endUsers.js';
 
 /** A refresh problem recorded on a connection. */
 export interface ApiConnectionError {
@@ -82,7 +94,12 @@ export class ConnectionService {
   readonly #integrations: IntegrationService;
   readonly #activity: ActivityLogWriter;
 
-  constructor(deps: { store: Store; encryptor: Encryptor; integrations: IntegrationService; activity: ActivityLogWriter }) {
+  constructor(deps: {
+    store: Store;
+    encryptor: Encryptor;
+    integrations: IntegrationService;
+    activity: ActivityLogWriter;
+  }) {
     this.#store = deps.store;
     this.#encryptor = deps.encryptor;
     this.#integrations = deps.integrations;
@@ -118,19 +135,29 @@ export class ConnectionService {
   /** Imports a connection with existing credentials. @throws unknown_provider_config, invalid_body, duplicate_connection */
   async import(environmentId: number, input: ImportConnectionInput): Promise<ApiConnectionFull> {
     const integration = await this.#integrations.find(environmentId, input.provider_config_key);
-    if (!integration) throw new FerryError('unknown_provider_config', `Integration "${input.provider_config_key}" does not exist.`);
+    if (!integration)
+      throw new FerryError(
+        'unknown_provider_config',
+        `Integration "${input.provider_config_key}" does not exist.`,
+      );
     const credentials = toStoredCredentials(input.credentials);
     const authMode = this.#integrations.authModeOf(integration.provider);
     if (authMode && !fitsAuthMode(credentials.type, authMode)) {
-      throw new FerryError('invalid_body', `Credentials of type ${credentials.type} do not fit integration "${integration.uniqueKey}" (auth mode ${authMode}).`, {
-        errors: [{ path: 'credentials.type', message: `expected ${authMode}` }],
-      });
+      throw new FerryError(
+        'invalid_body',
+        `Credentials of type ${credentials.type} do not fit integration "${integration.uniqueKey}" (auth mode ${authMode}).`,
+        {
+          errors: [{ path: 'credentials.type', message: `expected ${authMode}` }],
+        },
+      );
     }
     const connectionId = input.connection_id ?? randomUUID();
     const now = nowIso();
     try {
       await this.#store.db.transaction().execute(async (trx) => {
-        const endUserRowId = input.end_user ? await upsertEndUser(trx, environmentId, input.end_user, input.organization) : null;
+        const endUserRowId = input.end_user
+          ? await upsertEndUser(trx, environmentId, input.end_user, input.organization)
+          : null;
         await trx
           .insertInto('connections')
           .values({
@@ -154,14 +181,26 @@ export class ConnectionService {
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new FerryError('duplicate_connection', `Connection "${connectionId}" already exists for integration "${integration.uniqueKey}".`);
+        throw new FerryError(
+          'duplicate_connection',
+          `Connection "${connectionId}" already exists for integration "${integration.uniqueKey}".`,
+        );
       }
       throw err;
     }
-    const op = this.#activity.start({ environmentId, kind: 'auth', name: 'connection.import', integration: integration.uniqueKey, connectionId });
+    const op = this.#activity.start({
+      environmentId,
+      kind: 'auth',
+      name: 'connection.import',
+      integration: integration.uniqueKey,
+      connectionId,
+    });
     op.log('info', `Imported ${credentials.type} credentials for connection "${connectionId}".`);
     op.end('success');
-    return this.get(environmentId, connectionId, input.provider_config_key, { refreshToken: false, touch: false });
+    return this.get(environmentId, connectionId, input.provider_config_key, {
+      refreshToken: false,
+      touch: false,
+    });
   }
 
   /** Lists connections, newest first, paged. */
@@ -236,14 +275,23 @@ export class ConnectionService {
     opts: { refreshToken: boolean; touch?: boolean },
   ): Promise<ApiConnectionFull> {
     const r = await this.findRow(environmentId, connectionId, providerConfigKey);
-    if (!r) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
+    if (!r)
+      throw new FerryError(
+        'unknown_connection',
+        `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
+      );
     const credentials = this.#encryptor.decryptJson<StoredCredentials>(r.credentials_enc);
     if (!opts.refreshToken && 'refresh_token' in credentials) delete credentials.refresh_token;
     let lastFetchedAt = r.last_fetched_at === null ? null : toIso(r.last_fetched_at);
     if (opts.touch !== false) {
       lastFetchedAt = nowIso();
       // last_fetched_at is informative: written without awaiting so a read costs one query.
-      void this.#store.db.updateTable('connections').set({ last_fetched_at: lastFetchedAt }).where('id', '=', r.id).execute().catch(() => undefined);
+      void this.#store.db
+        .updateTable('connections')
+        .set({ last_fetched_at: lastFetchedAt })
+        .where('id', '=', r.id)
+        .execute()
+        .catch(() => undefined);
     }
     return {
       id: r.id,
@@ -272,15 +320,29 @@ export class ConnectionService {
       .where('c.connection_id', '=', connectionId)
       .where('i.unique_key', '=', providerConfigKey)
       .executeTakeFirst();
-    if (!row) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
+    if (!row)
+      throw new FerryError(
+        'unknown_connection',
+        `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
+      );
     return row.id;
   }
 
   /** Updates the end user, tags or webhook URL override. @throws unknown_connection */
-  async patch(environmentId: number, connectionId: string, providerConfigKey: string, input: PatchConnectionInput): Promise<void> {
+  async patch(
+    environmentId: number,
+    connectionId: string,
+    providerConfigKey: string,
+    input: PatchConnectionInput,
+  ): Promise<void> {
     const id = await this.#requireId(environmentId, connectionId, providerConfigKey);
     await this.#store.db.transaction().execute(async (trx) => {
-      const set: { updated_at: string; end_user_id?: number; tags?: string; webhook_url_override?: string | null } = { updated_at: nowIso() };
+      const set: {
+        updated_at: string;
+        end_user_id?: number;
+        tags?: string;
+        webhook_url_override?: string | null;
+      } = { updated_at: nowIso() };
       if (input.end_user) set.end_user_id = await upsertEndUser(trx, environmentId, input.end_user);
       if (input.tags) set.tags = JSON.stringify(input.tags);
       if (input.webhook_url_override !== undefined) set.webhook_url_override = input.webhook_url_override;
@@ -292,7 +354,13 @@ export class ConnectionService {
   async delete(environmentId: number, connectionId: string, providerConfigKey: string): Promise<void> {
     const id = await this.#requireId(environmentId, connectionId, providerConfigKey);
     await this.#store.db.deleteFrom('connections').where('id', '=', id).execute();
-    const op = this.#activity.start({ environmentId, kind: 'admin', name: 'connection.delete', integration: providerConfigKey, connectionId });
+    const op = this.#activity.start({
+      environmentId,
+      kind: 'admin',
+      name: 'connection.delete',
+      integration: providerConfigKey,
+      connectionId,
+    });
     op.end('success');
   }
 
@@ -300,7 +368,13 @@ export class ConnectionService {
    * Replaces (`merge: false`) or shallow-merges (`merge: true`) the metadata of one or more connections,
    * all or none. @throws unknown_connection
    */
-  async setMetadata(environmentId: number, connectionIds: string[], providerConfigKey: string, metadata: Record<string, unknown>, merge: boolean): Promise<void> {
+  async setMetadata(
+    environmentId: number,
+    connectionIds: string[],
+    providerConfigKey: string,
+    metadata: Record<string, unknown>,
+    merge: boolean,
+  ): Promise<void> {
     await this.#store.db.transaction().execute(async (trx) => {
       for (const connectionId of connectionIds) {
         const row = await trx
@@ -311,9 +385,19 @@ export class ConnectionService {
           .where('c.connection_id', '=', connectionId)
           .where('i.unique_key', '=', providerConfigKey)
           .executeTakeFirst();
-        if (!row) throw new FerryError('unknown_connection', `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`);
-        const next = merge ? { ...(fromJson<Record<string, unknown> | null>(row.metadata) ?? {}), ...metadata } : metadata;
-        await trx.updateTable('connections').set({ metadata: JSON.stringify(next), updated_at: nowIso() }).where('id', '=', row.id).execute();
+        if (!row)
+          throw new FerryError(
+            'unknown_connection',
+            `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
+          );
+        const next = merge
+          ? { ...(fromJson<Record<string, unknown> | null>(row.metadata) ?? {}), ...metadata }
+          : metadata;
+        await trx
+          .updateTable('connections')
+          .set({ metadata: JSON.stringify(next), updated_at: nowIso() })
+          .where('id', '=', row.id)
+          .execute();
       }
     });
   }

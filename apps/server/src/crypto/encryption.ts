@@ -37,7 +37,13 @@ export function createEncryptor(current: string, previous: string[] = []): Encry
     const cipher = createCipheriv('aes-256-gcm', currentKey, iv);
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
-    return [VERSION, keyId, iv.toString('base64url'), tag.toString('base64url'), data.toString('base64url')].join(':');
+    return [
+      VERSION,
+      keyId,
+      iv.toString('base64url'),
+      tag.toString('base64url'),
+      data.toString('base64url'),
+    ].join(':');
   };
 
   const decrypt = (ciphertext: string): string => {
@@ -49,7 +55,9 @@ export function createEncryptor(current: string, previous: string[] = []): Encry
     if (!key) throw new Error(`no encryption key with id ${id} is configured`);
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   };
 
   return {

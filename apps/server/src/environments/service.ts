@@ -31,17 +31,31 @@ export async function ensureEnvironments(store: Store, devSecretKey?: string): P
   const generated: GeneratedKey[] = [];
   for (const name of DEFAULT_ENVIRONMENTS) {
     const chosen = name === 'dev' ? devSecretKey : undefined;
-    const existing = await store.db.selectFrom('environments').select(['id', 'secret_key_hash']).where('name', '=', name).executeTakeFirst();
+    const existing = await store.db
+      .selectFrom('environments')
+      .select(['id', 'secret_key_hash'])
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (existing) {
       if (chosen && existing.secret_key_hash !== hashSecret(chosen)) {
-        await store.db.updateTable('environments').set({ secret_key_hash: hashSecret(chosen) }).where('id', '=', existing.id).execute();
+        await store.db
+          .updateTable('environments')
+          .set({ secret_key_hash: hashSecret(chosen) })
+          .where('id', '=', existing.id)
+          .execute();
       }
       continue;
     }
     const secretKey = chosen ?? randomUUID();
     const inserted = await store.db
       .insertInto('environments')
-      .values({ name, secret_key_hash: hashSecret(secretKey), public_key: randomUUID(), webhook_signing_key_enc: null, created_at: nowIso() })
+      .values({
+        name,
+        secret_key_hash: hashSecret(secretKey),
+        public_key: randomUUID(),
+        webhook_signing_key_enc: null,
+        created_at: nowIso(),
+      })
       .onConflict((oc) => oc.column('name').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -78,13 +92,21 @@ export class EnvironmentRegistry {
   /** Finds an environment by id. */
   async byId(id: number): Promise<Environment | undefined> {
     for (const env of this.#bySecretHash.values()) if (env.id === id) return env;
-    const row = await this.#store.db.selectFrom('environments').select(['id', 'name', 'public_key']).where('id', '=', id).executeTakeFirst();
+    const row = await this.#store.db
+      .selectFrom('environments')
+      .select(['id', 'name', 'public_key'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? { id: row.id, name: row.name, publicKey: row.public_key } : undefined;
   }
 
   /** Finds an environment by name. */
   async byName(name: string): Promise<Environment | undefined> {
-    const row = await this.#store.db.selectFrom('environments').select(['id', 'name', 'public_key']).where('name', '=', name).executeTakeFirst();
+    const row = await this.#store.db
+      .selectFrom('environments')
+      .select(['id', 'name', 'public_key'])
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? { id: row.id, name: row.name, publicKey: row.public_key } : undefined;
   }
 }

@@ -8,7 +8,13 @@ import type { Selectable } from 'kysely';
 
 /** Client credentials of an integration (the OAuth app), as stored encrypted. */
 export type IntegrationCredentials =
-  | { type: 'OAUTH2' | 'OAUTH1'; client_id: string; client_secret: string; scopes?: string | null | undefined; webhook_secret?: string | null | undefined }
+  | {
+      type: 'OAUTH2' | 'OAUTH1';
+      client_id: string;
+      client_secret: string;
+      scopes?: string | null | undefined;
+      webhook_secret?: string | null | undefined;
+    }
   | { type: 'APP'; app_id: string; app_link: string; private_key: string };
 
 /** An integration as the public API returns it. */
@@ -75,7 +81,9 @@ export class IntegrationService {
       provider: row.provider,
       displayName: row.display_name,
       forwardWebhooks: row.forward_webhooks === 1,
-      credentials: row.credentials_enc ? this.#encryptor.decryptJson<IntegrationCredentials>(row.credentials_enc) : null,
+      credentials: row.credentials_enc
+        ? this.#encryptor.decryptJson<IntegrationCredentials>(row.credentials_enc)
+        : null,
       createdAt: toIso(row.created_at),
       updatedAt: toIso(row.updated_at),
     };
@@ -92,13 +100,20 @@ export class IntegrationService {
       created_at: i.createdAt,
       updated_at: i.updatedAt,
     };
-    if (include.webhook) out.webhook_url = `${this.#serverUrl}/webhook/${encodeURIComponent(env.name)}/${encodeURIComponent(i.uniqueKey)}`;
+    if (include.webhook)
+      out.webhook_url = `${this.#serverUrl}/webhook/${encodeURIComponent(env.name)}/${encodeURIComponent(i.uniqueKey)}`;
     if (include.credentials) {
       const c = i.credentials;
       out.credentials = c
         ? c.type === 'APP'
           ? { ...c }
-          : { type: c.type, client_id: c.client_id, client_secret: c.client_secret, scopes: c.scopes ?? null, webhook_secret: c.webhook_secret ?? null }
+          : {
+              type: c.type,
+              client_id: c.client_id,
+              client_secret: c.client_secret,
+              scopes: c.scopes ?? null,
+              webhook_secret: c.webhook_secret ?? null,
+            }
         : null;
     }
     return out;
@@ -111,7 +126,12 @@ export class IntegrationService {
 
   /** Lists the environment's integrations, oldest first. */
   async list(environmentId: number): Promise<Integration[]> {
-    const rows = await this.#store.db.selectFrom('integrations').selectAll().where('environment_id', '=', environmentId).orderBy('id').execute();
+    const rows = await this.#store.db
+      .selectFrom('integrations')
+      .selectAll()
+      .where('environment_id', '=', environmentId)
+      .orderBy('id')
+      .execute();
     return rows.map((r) => this.#toDomain(r));
   }
 
@@ -137,11 +157,20 @@ export class IntegrationService {
     if (!credentials) return;
     const p = this.#providers.get(provider);
     const mode = p?.auth_mode;
-    const fits = credentials.type === 'APP' ? mode === 'APP' : credentials.type === mode || (credentials.type === 'OAUTH2' && mode === 'OAUTH2_CC');
+    const fits =
+      credentials.type === 'APP'
+        ? mode === 'APP'
+        : credentials.type === mode || (credentials.type === 'OAUTH2' && mode === 'OAUTH2_CC');
     if (!fits) {
-      throw new FerryError('invalid_body', `Credentials of type ${credentials.type} do not fit provider "${provider}" (auth mode ${String(mode)}).`, {
-        errors: [{ path: 'credentials.type', message: `expected credentials for auth mode ${String(mode)}` }],
-      });
+      throw new FerryError(
+        'invalid_body',
+        `Credentials of type ${credentials.type} do not fit provider "${provider}" (auth mode ${String(mode)}).`,
+        {
+          errors: [
+            { path: 'credentials.type', message: `expected credentials for auth mode ${String(mode)}` },
+          ],
+        },
+      );
     }
   }
 
@@ -172,13 +201,21 @@ export class IntegrationService {
         .executeTakeFirstOrThrow();
       return this.#toDomain(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new FerryError('duplicate_integration', `An integration with unique key "${input.unique_key}" already exists.`);
+      if (isUniqueViolation(err))
+        throw new FerryError(
+          'duplicate_integration',
+          `An integration with unique key "${input.unique_key}" already exists.`,
+        );
       throw err;
     }
   }
 
   /** Updates an integration. @throws not_found, duplicate_integration, invalid_body */
-  async update(environmentId: number, uniqueKey: string, input: UpdateIntegrationInput): Promise<Integration> {
+  async update(
+    environmentId: number,
+    uniqueKey: string,
+    input: UpdateIntegrationInput,
+  ): Promise<Integration> {
     const current = await this.get(environmentId, uniqueKey);
     this.#checkCredentials(current.provider, input.credentials);
     const set: Partial<Selectable<IntegrationsTable>> = { updated_at: nowIso() };
@@ -187,10 +224,19 @@ export class IntegrationService {
     if (input.forward_webhooks !== undefined) set.forward_webhooks = input.forward_webhooks ? 1 : 0;
     if (input.credentials !== undefined) set.credentials_enc = this.#encryptor.encryptJson(input.credentials);
     try {
-      const row = await this.#store.db.updateTable('integrations').set(set).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow();
+      const row = await this.#store.db
+        .updateTable('integrations')
+        .set(set)
+        .where('id', '=', current.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return this.#toDomain(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new FerryError('duplicate_integration', `An integration with unique key "${String(input.unique_key)}" already exists.`);
+      if (isUniqueViolation(err))
+        throw new FerryError(
+          'duplicate_integration',
+          `An integration with unique key "${String(input.unique_key)}" already exists.`,
+        );
       throw err;
     }
   }
@@ -202,6 +248,7 @@ export class IntegrationService {
       .where('environment_id', '=', environmentId)
       .where('unique_key', '=', uniqueKey)
       .executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw new FerryError('not_found', `Integration "${uniqueKey}" does not exist.`);
+    if (Number(res.numDeletedRows) === 0)
+      throw new FerryError('not_found', `Integration "${uniqueKey}" does not exist.`);
   }
 }

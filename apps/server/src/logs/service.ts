@@ -50,10 +50,13 @@ function decodeCursor<T extends unknown[]>(cursor: string, check: (v: unknown[])
   } catch {
     // fall through
   }
-  throw new FerryError('invalid_query_params', 'The cursor is not valid.', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+  throw new FerryError('invalid_query_params', 'The cursor is not valid.', {
+    errors: [{ path: 'cursor', message: 'invalid cursor' }],
+  });
 }
 
-const isOpCursor = (v: unknown[]): v is [string, string] => v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]));
+const isOpCursor = (v: unknown[]): v is [string, string] =>
+  v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]));
 const isMsgCursor = (v: unknown[]): v is [number] => v.length === 1 && Number.isSafeInteger(v[0]);
 
 /** Reads the activity log; flushes pending writes first so readers see their own writes. */
@@ -67,7 +70,10 @@ export class ActivityLogService {
   }
 
   /** Lists operations newest first, keyset-paged. */
-  async listOperations(env: { id: number; name: string }, f: OperationFilter): Promise<{ data: ApiOperation[]; next_cursor: string | null }> {
+  async listOperations(
+    env: { id: number; name: string },
+    f: OperationFilter,
+  ): Promise<{ data: ApiOperation[]; next_cursor: string | null }> {
     await this.#writer.flush();
     let q = this.#store.db.selectFrom('operations').selectAll().where('environment_id', '=', env.id);
     if (f.from) q = q.where('started_at', '>=', new Date(f.from).toISOString());
@@ -78,9 +84,18 @@ export class ActivityLogService {
     if (f.integration) q = q.where('integration', '=', f.integration);
     if (f.cursor) {
       const [startedAt, id] = decodeCursor(f.cursor, isOpCursor);
-      q = q.where((eb) => eb.or([eb('started_at', '<', startedAt), eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)])]));
+      q = q.where((eb) =>
+        eb.or([
+          eb('started_at', '<', startedAt),
+          eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)]),
+        ]),
+      );
     }
-    const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+    const rows = await q
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit + 1)
+      .execute();
     const page = rows.slice(0, f.limit);
     const last = page.at(-1);
     return {
@@ -103,7 +118,12 @@ export class ActivityLogService {
   /** Gets one operation. @throws not_found */
   async getOperation(env: { id: number; name: string }, id: string): Promise<ApiOperation> {
     await this.#writer.flush();
-    const r = await this.#store.db.selectFrom('operations').selectAll().where('environment_id', '=', env.id).where('id', '=', id).executeTakeFirst();
+    const r = await this.#store.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('environment_id', '=', env.id)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) throw new FerryError('not_found', `No operation with id ${id}.`);
     return {
       id: r.id,
@@ -120,14 +140,24 @@ export class ActivityLogService {
   }
 
   /** Lists an operation's messages oldest first. @throws not_found */
-  async listMessages(env: { id: number; name: string }, operationId: string, f: { limit: number; cursor?: string | undefined }): Promise<{ data: ApiMessage[]; next_cursor: string | null }> {
+  async listMessages(
+    env: { id: number; name: string },
+    operationId: string,
+    f: { limit: number; cursor?: string | undefined },
+  ): Promise<{ data: ApiMessage[]; next_cursor: string | null }> {
     await this.getOperation(env, operationId);
-    let q = this.#store.db.selectFrom('operation_messages').selectAll().where('operation_id', '=', operationId);
+    let q = this.#store.db
+      .selectFrom('operation_messages')
+      .selectAll()
+      .where('operation_id', '=', operationId);
     if (f.cursor) {
       const [afterId] = decodeCursor(f.cursor, isMsgCursor);
       q = q.where('id', '>', afterId);
     }
-    const rows = await q.orderBy('id', 'asc').limit(f.limit + 1).execute();
+    const rows = await q
+      .orderBy('id', 'asc')
+      .limit(f.limit + 1)
+      .execute();
     const page = rows.slice(0, f.limit);
     const last = page.at(-1);
     return {

@@ -23,7 +23,14 @@ export interface OperationHandle {
 
 type Pending =
   | { t: 'op'; id: string; start: OperationStart; at: string }
-  | { t: 'msg'; opId: string; level: LogLevel; message: string; meta: Record<string, unknown> | undefined; at: string }
+  | {
+      t: 'msg';
+      opId: string;
+      level: LogLevel;
+      message: string;
+      meta: Record<string, unknown> | undefined;
+      at: string;
+    }
   | { t: 'end'; id: string; status: OperationStatus; meta: Record<string, unknown> | undefined; at: string };
 
 const MAX_MESSAGE_LENGTH = 64 * 1024;
@@ -58,7 +65,10 @@ export class ActivityLogWriter {
     return {
       id,
       log: (level, message, meta) => {
-        const text = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}… [truncated]` : message;
+        const text =
+          message.length > MAX_MESSAGE_LENGTH
+            ? `${message.slice(0, MAX_MESSAGE_LENGTH)}… [truncated]`
+            : message;
         this.#push({ t: 'msg', opId: id, level, message: text, meta, at: new Date().toISOString() });
       },
       end: (status, meta) => {
@@ -139,7 +149,10 @@ export class ActivityLogWriter {
             .execute();
         }
         for (const e of ends) {
-          const set: { status: string; ended_at: string; meta?: string | null } = { status: e.status, ended_at: e.at };
+          const set: { status: string; ended_at: string; meta?: string | null } = {
+            status: e.status,
+            ended_at: e.at,
+          };
           if (e.meta) set.meta = toJson(e.meta);
           await trx.updateTable('operations').set(set).where('id', '=', e.id).execute();
         }

@@ -10,7 +10,8 @@ function types(dialect: Dialect) {
     ts: pg ? ('timestamptz' as const) : ('text' as const),
     json: pg ? ('jsonb' as const) : ('text' as const),
     // serial/bigserial already auto-increment on PostgreSQL; SQLite needs AUTOINCREMENT so ids are never reused.
-    pk: <C extends { primaryKey(): C; autoIncrement(): C }>(c: C): C => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()),
+    pk: <C extends { primaryKey(): C; autoIncrement(): C }>(c: C): C =>
+      pg ? c.primaryKey() : c.primaryKey().autoIncrement(),
   };
 }
 
@@ -31,7 +32,9 @@ function initial(dialect: Dialect): Migration {
       await db.schema
         .createTable('integrations')
         .addColumn('id', t.id, t.pk)
-        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
         .addColumn('unique_key', 'text', (c) => c.notNull())
         .addColumn('provider', 'text', (c) => c.notNull())
         .addColumn('display_name', 'text', (c) => c.notNull())
@@ -45,7 +48,9 @@ function initial(dialect: Dialect): Migration {
       await db.schema
         .createTable('end_users')
         .addColumn('id', t.id, t.pk)
-        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
         .addColumn('end_user_id', 'text', (c) => c.notNull())
         .addColumn('email', 'text')
         .addColumn('display_name', 'text')
@@ -60,8 +65,12 @@ function initial(dialect: Dialect): Migration {
       await db.schema
         .createTable('connections')
         .addColumn('id', t.id, t.pk)
-        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
-        .addColumn('integration_id', 'integer', (c) => c.notNull().references('integrations.id').onDelete('cascade'))
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
+        .addColumn('integration_id', 'integer', (c) =>
+          c.notNull().references('integrations.id').onDelete('cascade'),
+        )
         .addColumn('connection_id', 'text', (c) => c.notNull())
         .addColumn('credentials_enc', 'text', (c) => c.notNull())
         .addColumn('credentials_expires_at', t.ts)
@@ -77,30 +86,48 @@ function initial(dialect: Dialect): Migration {
         .addColumn('updated_at', t.ts, (c) => c.notNull())
         .addUniqueConstraint('connections_integration_conn_unique', ['integration_id', 'connection_id'])
         .execute();
-      await db.schema.createIndex('connections_env_created').on('connections').columns(['environment_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('connections_env_created')
+        .on('connections')
+        .columns(['environment_id', 'created_at'])
+        .execute();
       await db.schema.createIndex('connections_end_user').on('connections').column('end_user_id').execute();
-      await db.schema.createIndex('connections_expiry').on('connections').column('credentials_expires_at').execute();
+      await db.schema
+        .createIndex('connections_expiry')
+        .on('connections')
+        .column('credentials_expires_at')
+        .execute();
 
       await db.schema
         .createTable('connect_sessions')
         .addColumn('id', t.id, t.pk)
-        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
         .addColumn('token_hash', 'text', (c) => c.notNull().unique())
         .addColumn('end_user_id', 'integer', (c) => c.references('end_users.id').onDelete('cascade'))
         .addColumn('organization', t.json)
         .addColumn('allowed_integrations', t.json)
         .addColumn('integrations_config_defaults', t.json)
         .addColumn('tags', t.json, (c) => c.notNull())
-        .addColumn('reconnect_connection_id', 'integer', (c) => c.references('connections.id').onDelete('cascade'))
+        .addColumn('reconnect_connection_id', 'integer', (c) =>
+          c.references('connections.id').onDelete('cascade'),
+        )
         .addColumn('expires_at', t.ts, (c) => c.notNull())
         .addColumn('created_at', t.ts, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('connect_sessions_expiry').on('connect_sessions').column('expires_at').execute();
+      await db.schema
+        .createIndex('connect_sessions_expiry')
+        .on('connect_sessions')
+        .column('expires_at')
+        .execute();
 
       await db.schema
         .createTable('operations')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('environment_id', 'integer', (c) => c.notNull().references('environments.id').onDelete('cascade'))
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
@@ -110,7 +137,11 @@ function initial(dialect: Dialect): Migration {
         .addColumn('ended_at', t.ts)
         .addColumn('meta', t.json)
         .execute();
-      await db.schema.createIndex('operations_env_started').on('operations').columns(['environment_id', 'started_at', 'id']).execute();
+      await db.schema
+        .createIndex('operations_env_started')
+        .on('operations')
+        .columns(['environment_id', 'started_at', 'id'])
+        .execute();
 
       await db.schema
         .createTable('operation_messages')
@@ -121,10 +152,22 @@ function initial(dialect: Dialect): Migration {
         .addColumn('meta', t.json)
         .addColumn('created_at', t.ts, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('operation_messages_op').on('operation_messages').columns(['operation_id', 'id']).execute();
+      await db.schema
+        .createIndex('operation_messages_op')
+        .on('operation_messages')
+        .columns(['operation_id', 'id'])
+        .execute();
     },
     async down(db: Kysely<any>) {
-      for (const table of ['operation_messages', 'operations', 'connect_sessions', 'connections', 'end_users', 'integrations', 'environments']) {
+      for (const table of [
+        'operation_messages',
+        'operations',
+        'connect_sessions',
+        'connections',
+        'end_users',
+        'integrations',
+        'environments',
+      ]) {
         await db.schema.dropTable(table).ifExists().execute();
       }
       await sql`select 1`.execute(db);

@@ -32,7 +32,7 @@ export interface EndUsersTable {
   end_user_id: string;
   email: string | null;
   display_name: string | null;
-  tags: Json | null;
+  tags: Json;
   organization_id: string | null;
   organization_display_name: string | null;
   created_at: Timestamp;
@@ -47,13 +47,13 @@ export interface ConnectionsTable {
   credentials_enc: string;
   credentials_expires_at: Timestamp | null;
   connection_config: Json;
-  metadata: Json | null;
+  metadata: Json;
   tags: Json;
   end_user_id: number | null;
   webhook_url_override: string | null;
   last_fetched_at: Timestamp | null;
   refresh_attempts: number;
-  last_refresh_failure: Json | null;
+  last_refresh_failure: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -63,9 +63,9 @@ export interface ConnectSessionsTable {
   environment_id: number;
   token_hash: string;
   end_user_id: number | null;
-  organization: Json | null;
-  allowed_integrations: Json | null;
-  integrations_config_defaults: Json | null;
+  organization: Json;
+  allowed_integrations: Json;
+  integrations_config_defaults: Json;
   tags: Json;
   reconnect_connection_id: number | null;
   expires_at: Timestamp;
@@ -82,7 +82,7 @@ export interface OperationsTable {
   connection_id: string | null;
   started_at: Timestamp;
   ended_at: Timestamp | null;
-  meta: Json | null;
+  meta: Json;
 }
 
 export interface OperationMessagesTable {
@@ -90,7 +90,7 @@ export interface OperationMessagesTable {
   operation_id: string;
   level: string;
   message: string;
-  meta: Json | null;
+  meta: Json;
   created_at: Timestamp;
 }
 

@@ -48,7 +48,9 @@ function postgresDialect(opts: { url: string; schema?: string; maxConnections?: 
  */
 export async function createStore(opts: StoreOptions): Promise<Store> {
   const dialect: Dialect = opts.kind;
-  const db = new Kysely<Schema>({ dialect: opts.kind === 'sqlite' ? sqliteDialect(opts.file) : postgresDialect(opts) });
+  const db = new Kysely<Schema>({
+    dialect: opts.kind === 'sqlite' ? sqliteDialect(opts.file) : postgresDialect(opts),
+  });
   try {
     if (opts.kind === 'postgres' && opts.schema) {
       await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
@@ -61,7 +63,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
-      throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+      throw new Error(
+        `migration ${failed?.migrationName ?? '?'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+        { cause: error },
+      );
     }
   } catch (err) {
     await db.destroy();

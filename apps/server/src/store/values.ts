@@ -26,5 +26,7 @@ export function nowIso(): string {
 /** Whether a database error is a unique-constraint violation, on either dialect. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }

@@ -25,7 +25,10 @@ const createBody = z
     overrides: jsonObject.optional(),
     webhook_url_override: z.url().max(2048).optional(),
   })
-  .refine((b) => b.end_user !== undefined || b.tags !== undefined, { message: 'end_user is required (or tags)', path: ['end_user'] });
+  .refine((b) => b.end_user !== undefined || b.tags !== undefined, {
+    message: 'end_user is required (or tags)',
+    path: ['end_user'],
+  });
 
 const reconnectBody = z.object({
   connection_id: connectionId,
@@ -39,7 +42,10 @@ const reconnectBody = z.object({
 });
 
 /** The connect session routes. */
-export function connectRouter(deps: { sessions: ConnectSessionService; auth: Record<AuthKind, RequestHandler> }): Router {
+export function connectRouter(deps: {
+  sessions: ConnectSessionService;
+  auth: Record<AuthKind, RequestHandler>;
+}): Router {
   const { sessions, auth } = deps;
   const router = Router();
 

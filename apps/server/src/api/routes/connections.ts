@@ -4,7 +4,16 @@ import { importCredentialsSchema } from '../../connections/credentials.js';
 import type { ConnectionService } from '../../connections/service.js';
 import { envOf } from '../context.js';
 import { parse } from '../validate.js';
-import { connectionId, endUser, jsonObject, limit, organization, queryBool, tags, uniqueKey } from '../schemas.js';
+import {
+  connectionId,
+  endUser,
+  jsonObject,
+  limit,
+  organization,
+  queryBool,
+  tags,
+  uniqueKey,
+} from '../schemas.js';
 import type { AuthKind } from '../auth.js';
 
 const importBody = z.object({
@@ -39,8 +48,15 @@ const oneQuery = z.strictObject({
 });
 const keyQuery = z.strictObject({ provider_config_key: uniqueKey });
 const patchBody = z
-  .object({ end_user: endUser.optional(), tags: tags.optional(), webhook_url_override: z.url().max(2048).nullish() })
-  .refine((b) => b.end_user !== undefined || b.tags !== undefined || b.webhook_url_override !== undefined, 'at least one field must be given');
+  .object({
+    end_user: endUser.optional(),
+    tags: tags.optional(),
+    webhook_url_override: z.url().max(2048).nullish(),
+  })
+  .refine(
+    (b) => b.end_user !== undefined || b.tags !== undefined || b.webhook_url_override !== undefined,
+    'at least one field must be given',
+  );
 const metadataBody = z.object({
   connection_id: z.union([connectionId, z.array(connectionId).min(1).max(100)]),
   provider_config_key: uniqueKey,
@@ -48,7 +64,10 @@ const metadataBody = z.object({
 });
 
 /** The connections routes. */
-export function connectionsRouter(deps: { connections: ConnectionService; auth: Record<AuthKind, RequestHandler> }): Router {
+export function connectionsRouter(deps: {
+  connections: ConnectionService;
+  auth: Record<AuthKind, RequestHandler>;
+}): Router {
   const { connections, auth } = deps;
   const router = Router();
 
@@ -76,19 +95,23 @@ export function connectionsRouter(deps: { connections: ConnectionService; auth: 
     res.json({ connections: list });
   });
 
-  const setMetadata = (merge: boolean): RequestHandler => async (req, res) => {
-    const body = parse(metadataBody, req.body, 'invalid_body');
-    const ids = Array.isArray(body.connection_id) ? body.connection_id : [body.connection_id];
-    await connections.setMetadata(envOf(res).id, ids, body.provider_config_key, body.metadata, merge);
-    res.json(body);
-  };
+  const setMetadata =
+    (merge: boolean): RequestHandler =>
+    async (req, res) => {
+      const body = parse(metadataBody, req.body, 'invalid_body');
+      const ids = Array.isArray(body.connection_id) ? body.connection_id : [body.connection_id];
+      await connections.setMetadata(envOf(res).id, ids, body.provider_config_key, body.metadata, merge);
+      res.json(body);
+    };
   router.post('/connections/metadata', auth.secret, setMetadata(false));
   router.patch('/connections/metadata', auth.secret, setMetadata(true));
 
   router.get('/connections/:connectionId', auth.secret, async (req, res) => {
     const { connectionId: id } = parse(oneParams, req.params, 'invalid_uri_params');
     const q = parse(oneQuery, req.query, 'invalid_query_params');
-    const connection = await connections.get(envOf(res).id, id, q.provider_config_key, { refreshToken: q.refresh_token ?? false });
+    const connection = await connections.get(envOf(res).id, id, q.provider_config_key, {
+      refreshToken: q.refresh_token ?? false,
+    });
     res.json(connection);
   });
 

@@ -39,11 +39,16 @@ const patchBody = z
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'at least one field must be given');
 const includeValue = z.enum(['webhook', 'credentials']);
-const getQuery = z.strictObject({ include: z.union([includeValue, z.array(includeValue).max(2)]).optional() });
+const getQuery = z.strictObject({
+  include: z.union([includeValue, z.array(includeValue).max(2)]).optional(),
+});
 const keyParams = z.object({ uniqueKey });
 
 /** The integrations routes. */
-export function integrationsRouter(deps: { integrations: IntegrationService; auth: Record<AuthKind, RequestHandler> }): Router {
+export function integrationsRouter(deps: {
+  integrations: IntegrationService;
+  auth: Record<AuthKind, RequestHandler>;
+}): Router {
   const { integrations, auth } = deps;
   const router = Router();
 
@@ -71,7 +76,12 @@ export function integrationsRouter(deps: { integrations: IntegrationService; aut
     const { include } = parse(getQuery, req.query, 'invalid_query_params');
     const wanted = new Set(include === undefined ? [] : Array.isArray(include) ? include : [include]);
     const integration = await integrations.get(env.id, key);
-    res.json({ data: integrations.toApi(integration, env, { webhook: wanted.has('webhook'), credentials: wanted.has('credentials') }) });
+    res.json({
+      data: integrations.toApi(integration, env, {
+        webhook: wanted.has('webhook'),
+        credentials: wanted.has('credentials'),
+      }),
+    });
   });
 
   router.patch('/integrations/:uniqueKey', auth.secret, async (req, res) => {

@@ -20,7 +20,10 @@ const idParams = z.object({ operationId: z.uuid() });
 const messagesQuery = z.strictObject({ limit: limit(1000, 100), cursor: z.string().max(1000).optional() });
 
 /** The activity log routes. */
-export function logsRouter(deps: { logs: ActivityLogService; auth: Record<AuthKind, RequestHandler> }): Router {
+export function logsRouter(deps: {
+  logs: ActivityLogService;
+  auth: Record<AuthKind, RequestHandler>;
+}): Router {
   const { logs, auth } = deps;
   const router = Router();
   router.get('/logs/operations', auth.secret, async (req, res) => {

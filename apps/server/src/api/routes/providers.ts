@@ -9,7 +9,10 @@ import type { RequestHandler } from 'express';
 const listQuery = z.strictObject({ search: z.string().max(255).optional() });
 
 /** `GET /providers` and `GET /providers/:provider`. */
-export function providersRouter(deps: { providers: ProviderCatalog; auth: Record<AuthKind, RequestHandler> }): Router {
+export function providersRouter(deps: {
+  providers: ProviderCatalog;
+  auth: Record<AuthKind, RequestHandler>;
+}): Router {
   const router = Router();
   router.get('/providers', deps.auth['secret-or-session'], (req, res) => {
     const { search } = parse(listQuery, req.query, 'invalid_query_params');
