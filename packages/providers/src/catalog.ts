@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { ProviderCatalogError, type ProviderCatalogErrorCode, type ProviderIssue } from './errors.js';
-import { deepFreeze, isPlainObject, mergeEntry } from './merge.js';
+import { deepFreeze, isPlainObject, mergeEntry, withoutNulls } from './merge.js';
 import { providerEntrySchema, providerSchema, type NamedProvider, type Provider } from './schema.js';
 
 /** Where {@link loadProviders} takes operator additions and overrides from. */
@@ -116,7 +116,7 @@ function buildCatalog(raw: Record<string, unknown>, source: string): ProviderCat
         message: 'names use lowercase letters, digits, ".", "_" and "-"',
       });
     }
-    const checked = providerEntrySchema.safeParse(entry);
+    const checked = providerEntrySchema.safeParse(withoutNulls(entry));
     if (!checked.success) issues.push(...zodIssues(name, checked.error));
   }
   const providers = new Map<string, Provider>();

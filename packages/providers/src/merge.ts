@@ -27,3 +27,13 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** A copy of `value` without the `null` fields (deletion markers in aliases and overrides), at any depth. */
+export function withoutNulls(value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (child !== null) result[key] = withoutNulls(child);
+  }
+  return result;
+}
