@@ -1,0 +1,132 @@
+/**
+ * bench/api: throughput and latency of `GET /connections/:id` (decrypting credentials) against `GET /health` on
+ * the same server, on SQLite and on PostgreSQL, plus cold start to ready. The server runs as its own process
+ * (the built `apps/server/dist/main.js`), the load generator here.
+ *
+ *   pnpm build && pnpm bench:api            (PostgreSQL part: FERRY_BENCH_POSTGRES_URL, default 127.0.0.1:5432/test)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { fmt, load } from './lib/load.js';
+
+const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
+const pgBase = process.env.FERRY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  readyMs: number;
+}
+
+async function startServer(env: Record<string, string>): Promise<Started> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { child, url, readyMs: performance.now() - t0 };
+}
+
+async function stopServer(s: Started): Promise<void> {
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  const secretKey = randomUUID();
+  const env: Record<string, string> = {
+    FERRY_DATA_DIR: dataDir,
+    FERRY_SECRET_KEY: secretKey,
+    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+  let schema: string | undefined;
+  if (kind === 'postgres') {
+    schema = `ferry_bench_${randomBytes(4).toString('hex')}`;
+    const client = new pg.Client({ connectionString: pgBase });
+    await client.connect();
+    await client.query(`create schema ${schema}`);
+    await client.end();
+    const u = new URL(pgBase);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    env.FERRY_DATABASE_URL = u.toString();
+  }
+  // cold start: first start migrates an empty database; second start is a restart on an existing one
+  const first = await startServer(env);
+  const auth = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
+  await fetch(`${first.url}/integrations`, { method: 'POST', headers: auth, body: JSON.stringify({ provider: 'github', unique_key: 'gh' }) });
+  for (let i = 0; i < 1000; i++) {
+    const res = await fetch(`${first.url}/connections`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        provider_config_key: 'gh',
+        connection_id: `conn-${i}`,
+        credentials: { type: 'OAUTH2', access_token: `gho_${randomBytes(20).toString('hex')}`, refresh_token: randomBytes(20).toString('hex'), expires_at: '2099-01-01T00:00:00Z' },
+        metadata: { index: i },
+        end_user: { id: `user-${i}`, email: `user${i}@example.com` },
+      }),
+    });
+    if (res.status !== 201) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+  }
+  await stopServer(first);
+  const restarted = await startServer(env);
+
+  const health = await load({ origin: restarted.url, path: '/health', concurrency, durationMs });
+  const conn = await load({ origin: restarted.url, path: '/connections/conn-500?provider_config_key=gh', headers: auth, concurrency, durationMs });
+  const health1 = await load({ origin: restarted.url, path: '/health', concurrency: 1, durationMs: durationMs / 2 });
+  const conn1 = await load({ origin: restarted.url, path: '/connections/conn-500?provider_config_key=gh', headers: auth, concurrency: 1, durationMs: durationMs / 2 });
+  await stopServer(restarted);
+  rmSync(dataDir, { recursive: true, force: true });
+  if (schema) {
+    const client = new pg.Client({ connectionString: pgBase });
+    await client.connect();
+    await client.query(`drop schema ${schema} cascade`);
+    await client.end();
+  }
+  const row = (name: string, c: number, r: { rps: number; p50: number; p99: number; errors: number }) =>
+    `| ${kind} | ${name} | ${c} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`;
+  return [
+    row('GET /health', concurrency, health),
+    row('GET /connections/:id', concurrency, conn),
+    row('GET /health', 1, health1),
+    row('GET /connections/:id', 1, conn1),
+    `| ${kind} | **ratio health/connection rps** (target ≤ 2.0) | ${concurrency} / 1 | **${fmt(health.rps / conn.rps)}** / ${fmt(health1.rps / conn1.rps)} | | | |`,
+    `| ${kind} | cold start to ready, empty db (migrations) / restart (target ≤ 1500 ms) | | **${fmt(first.readyMs, 0)} ms / ${fmt(restarted.readyMs, 0)} ms** | | | |`,
+  ];
+}
+
+const rows = ['| db | measure | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|'];
+rows.push(...(await run('sqlite')));
+let pgUp = true;
+try {
+  const c = new pg.Client({ connectionString: pgBase });
+  await c.connect();
+  await c.end();
+} catch {
+  pgUp = false;
+  rows.push(`| postgres | SKIPPED: ${pgBase} unreachable | | | | | |`);
+}
+if (pgUp) rows.push(...(await run('postgres')));
+console.log(`\nbench/api — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure\n`);
+console.log(rows.join('\n'));
