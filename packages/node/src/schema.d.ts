@@ -361,9 +361,15 @@ export interface components {
             client_id: string;
             client_secret: string;
             /** @description Comma-separated scopes. */
-            scopes?: string;
-            webhook_secret?: string;
-        } | components["schemas"]["IntegrationAppCredentials"];
+            scopes?: string | null;
+            webhook_secret?: string | null;
+        } | {
+            /** @constant */
+            type: "APP";
+            app_id: string;
+            app_link: string;
+            private_key: string;
+        };
         ApiPublicIntegration: {
             unique_key: string;
             provider: string;
@@ -384,13 +390,18 @@ export interface components {
             data: components["schemas"]["ApiPublicIntegration"];
         };
         CreateIntegrationBody: {
-            /** @description A provider name of the catalog. */
+            /** @description A provider name of the catalog; an unknown one gives 400 `invalid_body`. */
             provider: string;
             unique_key: components["schemas"]["UniqueKey"];
             display_name?: string;
             credentials?: components["schemas"]["IntegrationCredentialsInput"];
             forward_webhooks?: boolean;
+            /** @description Accepted for Nango compatibility. */
+            integration_config?: components["schemas"]["JsonObject"];
+            /** @description Accepted for Nango compatibility. */
+            custom?: components["schemas"]["JsonObject"];
         };
+        /** @description At least one field. */
         UpdateIntegrationBody: {
             unique_key?: components["schemas"]["UniqueKey"];
             display_name?: string;
@@ -410,14 +421,15 @@ export interface components {
         };
         EndUserInput: {
             id: string;
-            email?: string;
-            display_name?: string;
-            tags?: components["schemas"]["StringRecord"];
+            /** Format: email */
+            email?: string | null;
+            display_name?: string | null;
+            tags?: components["schemas"]["TagsInput"];
             organization?: components["schemas"]["OrganizationInput"];
         };
         OrganizationInput: {
             id: string;
-            display_name?: string;
+            display_name?: string | null;
         };
         ConnectionError: {
             type: string;
@@ -467,6 +479,7 @@ export interface components {
             /** Format: date-time */
             expires_at?: string;
             raw: components["schemas"]["JsonObject"];
+            config_override?: components["schemas"]["ClientOverride"];
         };
         OAuth1Credentials: {
             /** @constant */
@@ -499,9 +512,11 @@ export interface components {
         AppCredentials: {
             /** @constant */
             type: "APP";
-            access_token: string;
+            access_token?: string;
             /** Format: date-time */
             expires_at?: string;
+            app_id?: string;
+            installation_id?: string;
             raw: components["schemas"]["JsonObject"];
         };
         JwtCredentials: {
@@ -521,28 +536,31 @@ export interface components {
         EmptyCredentials: Record<string, never>;
         /** @description A connection's credentials; the shape depends on `type`. */
         Credentials: components["schemas"]["OAuth2Credentials"] | components["schemas"]["OAuth1Credentials"] | components["schemas"]["OAuth2ClientCredentials"] | components["schemas"]["ApiKeyCredentials"] | components["schemas"]["BasicCredentials"] | components["schemas"]["AppCredentials"] | components["schemas"]["JwtCredentials"] | components["schemas"]["NoneCredentials"] | components["schemas"]["EmptyCredentials"];
-        /** @description Credentials of a connection to import. */
+        /** @description Credentials of a connection to import. Dates may be ISO date-times or plain dates. */
         ImportCredentials: {
             /** @constant */
             type: "OAUTH2";
             access_token: string;
             refresh_token?: string;
-            /** Format: date-time */
-            expires_at?: string;
+            expires_at?: components["schemas"]["DateOrDateTime"];
+            /** @description Seconds from now; converted to `expires_at`. */
+            expires_in?: number;
             raw?: components["schemas"]["JsonObject"];
+            config_override?: components["schemas"]["ClientOverride"];
         } | {
             /** @constant */
             type: "OAUTH1";
             oauth_token: string;
             oauth_token_secret: string;
+            raw?: components["schemas"]["JsonObject"];
         } | {
             /** @constant */
             type: "OAUTH2_CC";
             token: string;
-            /** Format: date-time */
-            expires_at?: string;
+            expires_at?: components["schemas"]["DateOrDateTime"];
             client_id?: string;
             client_secret?: string;
+            raw?: components["schemas"]["JsonObject"];
         } | {
             /** @constant */
             type: "API_KEY";
@@ -552,22 +570,34 @@ export interface components {
             type: "BASIC";
             username: string;
             password: string;
-        } | components["schemas"]["NoneCredentials"];
+        } | {
+            /** @constant */
+            type: "APP";
+            app_id?: string;
+            installation_id?: string;
+            access_token?: string;
+            expires_at?: components["schemas"]["DateOrDateTime"];
+        } | {
+            /** @constant */
+            type: "NONE";
+        };
         ImportConnectionBody: {
-            provider_config_key: string;
+            provider_config_key: components["schemas"]["UniqueKey"];
             /** @description Defaults to a generated UUID. */
-            connection_id?: string;
+            connection_id?: components["schemas"]["ConnectionId"];
             credentials: components["schemas"]["ImportCredentials"];
             metadata?: components["schemas"]["JsonObject"];
             connection_config?: components["schemas"]["JsonObject"];
             end_user?: components["schemas"]["EndUserInput"];
-            tags?: components["schemas"]["StringRecord"];
+            organization?: components["schemas"]["OrganizationInput"];
+            tags?: components["schemas"]["TagsInput"];
             /** Format: uri */
             webhook_url_override?: string | null;
         };
+        /** @description At least one of `end_user`, `tags` and `webhook_url_override`. */
         PatchConnectionBody: {
             end_user?: components["schemas"]["EndUserInput"];
-            tags?: components["schemas"]["StringRecord"];
+            tags?: components["schemas"]["TagsInput"];
             /**
              * Format: uri
              * @description `null` removes the override.
@@ -575,16 +605,18 @@ export interface components {
             webhook_url_override?: string | null;
         };
         ConnectionMetadataBody: {
-            /** @description One connection id, or several. */
-            connection_id: string | string[];
-            provider_config_key: string;
+            /** @description One connection id, or up to 100. */
+            connection_id: components["schemas"]["ConnectionId"] | components["schemas"]["ConnectionId"][];
+            provider_config_key: components["schemas"]["UniqueKey"];
             metadata: components["schemas"]["JsonObject"];
         };
         /** @description Defaults for one integration, applied when the end user connects through the session. */
         IntegrationConfigDefaults: {
             /** @description Comma-separated scopes. */
             user_scopes?: string;
-            authorization_params?: components["schemas"]["StringRecord"];
+            authorization_params?: {
+                [key: string]: string;
+            };
             connection_config?: {
                 /** @description Comma-separated scopes that replace the integration's scopes. */
                 oauth_scopes_override?: string;
@@ -607,21 +639,21 @@ export interface components {
         CreateConnectSessionBody: {
             end_user?: components["schemas"]["EndUserInput"];
             organization?: components["schemas"]["OrganizationInput"];
-            allowed_integrations?: string[];
+            allowed_integrations?: components["schemas"]["UniqueKey"][];
             integrations_config_defaults?: components["schemas"]["IntegrationsConfigDefaults"];
-            tags?: components["schemas"]["StringRecord"];
+            tags?: components["schemas"]["TagsInput"];
             overrides?: components["schemas"]["ConnectSessionOverrides"];
             /** Format: uri */
             webhook_url_override?: string;
         };
         CreateReconnectSessionBody: {
-            connection_id: string;
+            connection_id: components["schemas"]["ConnectionId"];
             /** @description The connection's integration unique key. */
-            integration_id: string;
+            integration_id: components["schemas"]["UniqueKey"];
             end_user?: components["schemas"]["EndUserInput"];
             organization?: components["schemas"]["OrganizationInput"];
             integrations_config_defaults?: components["schemas"]["IntegrationsConfigDefaults"];
-            tags?: components["schemas"]["StringRecord"];
+            tags?: components["schemas"]["TagsInput"];
             overrides?: components["schemas"]["ConnectSessionOverrides"];
             /** Format: uri */
             webhook_url_override?: string;
@@ -679,6 +711,20 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** @description At most 64 tags; keys of 1–64 characters, values of at most 255. */
+        TagsInput: {
+            [key: string]: string;
+        };
+        ConnectionId: string;
+        /** @description OAuth client id and secret used for this connection instead of the integration's. */
+        ClientOverride: {
+            client_id?: string;
+            client_secret?: string;
+        };
+        /** @description An ISO 8601 date-time with offset, or a plain date. */
+        DateOrDateTime: string;
+        /** @description The metadata request body, echoed (without unknown keys). */
+        ConnectionMetadataEcho: components["schemas"]["ConnectionMetadataBody"];
     };
     responses: {
         /** @description Done. */
@@ -766,11 +812,12 @@ export interface components {
     parameters: {
         /** @description The integration's unique key. */
         UniqueKeyPath: components["schemas"]["UniqueKey"];
-        ConnectionIdPath: string;
+        ConnectionIdPath: components["schemas"]["ConnectionId"];
         /** @description The unique key of the connection's integration. */
-        ProviderConfigKeyQuery: string;
+        ProviderConfigKeyQuery: components["schemas"]["UniqueKey"];
         OperationIdPath: string;
         Limit500: number;
+        Limit1000: number;
         /** @description The `next_cursor` of the previous page. */
         Cursor: string;
     };
@@ -1105,7 +1152,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionMetadataBody"];
+                    "application/json": components["schemas"]["ConnectionMetadataEcho"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1135,7 +1182,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionMetadataBody"];
+                    "application/json": components["schemas"]["ConnectionMetadataEcho"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1418,7 +1465,7 @@ export interface operations {
     listOperationMessages: {
         parameters: {
             query?: {
-                limit?: components["parameters"]["Limit500"];
+                limit?: components["parameters"]["Limit1000"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
