@@ -1,0 +1,30 @@
+export { createRuntime } from './runtime.js';
+export { RUNTIME_ERROR_CODES, isRuntimeErrorCode, toRunError } from './errors.js';
+export type { RunError, RuntimeErrorCode } from './errors.js';
+export { defaultLimits, resolveLimits } from './limits.js';
+export type { RunLimits } from './limits.js';
+export type {
+  Checkpoint,
+  EnvironmentVariable,
+  GetConnectionRequest,
+  HostProxyRequest,
+  HostProxyResponse,
+  JsonValue,
+  LogLine,
+  MergingStrategy,
+  RuntimeHost,
+  ScriptConnection,
+  ScriptRecord,
+} from './host.js';
+export type {
+  PaginateConfig,
+  ProviderInfo,
+  RunKind,
+  RunRequest,
+  RunResult,
+  RunStats,
+  Runtime,
+  RuntimeOptions,
+  RuntimeStats,
+  ScriptContext,
+} from './types.js';

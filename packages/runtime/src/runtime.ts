@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import ivm from 'isolated-vm';
+import { CodeCache, type CodeEntry } from './codeCache.js';
+import { Dispatcher } from './dispatcher.js';
+import { toRunError, type RunError, type RuntimeErrorCode } from './errors.js';
+import { resolveLimits } from './limits.js';
+import { IsolatePool, type PooledIsolate } from './pool.js';
+import { sandboxSource } from './sandboxBundle.js';
+import type { BootEnv, BootResult } from './sandbox/ivm.js';
+import { inlineSourceMap, mapStack } from './sourceMap.js';
+import type { RunKind, RunRequest, RunResult, Runtime, RuntimeOptions, RuntimeStats } from './types.js';
+import { Watchdog } from './watchdog.js';
+
+const KINDS = new Set<RunKind>(['sync', 'action', 'webhook', 'onEvent']);
+
+function checkRequest(request: RunRequest): void {
+  if (typeof request !== 'object' || request === null) throw new TypeError('run: the request must be an object');
+  if (typeof request.code !== 'string') throw new TypeError('run: "code" must be a string');
+  if (!KINDS.has(request.kind)) throw new TypeError(`run: unknown kind "${String(request.kind)}"`);
+  const c = request.context as Partial<RunRequest['context']> | undefined;
+  if (!c || typeof c.connectionId !== 'string' || typeof c.providerConfigKey !== 'string' || typeof c.provider?.name !== 'string') {
+    throw new TypeError('run: "context" needs connectionId, providerConfigKey and provider.name');
+  }
+  if (typeof request.host !== 'object' || request.host === null) throw new TypeError('run: "host" is required');
+}
+
+function lastSyncDate(value: Date | string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new TypeError('run: context.lastSyncDate is not a valid date');
+  return date.toISOString();
+}
+
+/** Why the isolate died, from isolated-vm's message. */
+function deathCode(error: unknown): RuntimeErrorCode {
+  return error instanceof Error && error.message.includes('memory limit') ? 'out_of_memory' : 'isolate_failure';
+}
+
+/**
+ * Creates a runtime: a pool of warm isolates that run untrusted Nango-style scripts, one isolate per
+ * running script, with a fresh context per run and hard limits on memory, CPU, wall time, output, logs,
+ * host calls, timers and batch sizes.
+ * @param options - pool size and limits; see {@link RuntimeOptions}
+ * @throws TypeError when an option is invalid
+ */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const memoryLimitMb = options.memoryLimitMb ?? 128;
+  if (!(memoryLimitMb >= 8)) throw new TypeError('memoryLimitMb must be at least 8');
+  resolveLimits('sync', options.limits);
+  const codes = new CodeCache();
+  const sandbox: Promise<CodeEntry> = sandboxSource().then((wrapped) => ({ hash: 'sandbox', wrapped }));
+  sandbox.catch(() => undefined);
+  const pool = new IsolatePool(
+    {
+      memoryLimitMb,
+      size: options.poolSize ?? availableParallelism(),
+      max: options.maxConcurrentRuns ?? 64,
+      maxRunsPerIsolate: options.maxRunsPerIsolate ?? 500,
+    },
+    sandbox,
+  );
+  const watchdog = new Watchdog();
+  const active = new Set<PooledIsolate>();
+  let runs = 0;
+  let disposed = false;
+  pool.warm();
+
+  async function run(request: RunRequest): Promise<RunResult> {
+    if (disposed) throw new TypeError('The runtime is disposed');
+    checkRequest(request);
+    const limits = resolveLimits(request.kind, options.limits, request.limits);
+    const env: BootEnv = {
+      kind: request.kind,
+      input: request.input,
+      context: { ...request.context, lastSyncDate: lastSyncDate(request.context.lastSyncDate) } as BootEnv['context'],
+      limits,
+      seed: new Uint8Array(randomBytes(32)),
+    };
+    const entry = codes.get(request.code);
+    const pooled = await pool.acquire();
+    active.add(pooled);
+    runs++;
+    const { isolate } = pooled;
+    const wallStart = performance.now();
+    const cpuStart = isolate.cpuTime;
+    const dispatcher = new Dispatcher(request.host, limits);
+    let stopped: RuntimeErrorCode | undefined;
+    let cpuEnd: bigint | undefined;
+    const stop = (code: RuntimeErrorCode): void => {
+      stopped ??= code;
+      if (!isolate.isDisposed) {
+        cpuEnd = isolate.cpuTime;
+        isolate.dispose();
+      }
+    };
+    const watched = { isolate, cpuStart, wallStart, cpuLimitMs: limits.cpuTimeMs, wallLimitMs: limits.wallTimeMs, onBreach: stop };
+    const onAbort = (): void => stop('run_aborted');
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) stop('run_aborted');
+    watchdog.watch(watched);
+
+    let context: ivm.Context | undefined;
+    const refs: { release(): void }[] = [];
+    let result: BootResult | undefined;
+    let error: RunError | undefined;
+    let clean = false;
+    try {
+      let script: ivm.Script;
+      try {
+        script = await pooled.script(entry);
+      } catch (thrown) {
+        if (isolate.isDisposed) throw thrown;
+        throw Object.assign(new Error(`The script does not compile: ${String((thrown as Error).message)}`), { code: 'invalid_script' });
+      }
+      context = await isolate.createContext();
+      const boot = await pooled.sandbox.run(context, { reference: true });
+      refs.push(boot);
+      const wrapper = await script.run(context, { reference: true });
+      refs.push(wrapper);
+      if (wrapper.typeof !== 'function') throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
+      result = (await boot.apply(undefined, [dispatcher.ref, wrapper.derefInto(), new ivm.ExternalCopy(env).copyInto({ release: true })], {
+        result: { promise: true, copy: true },
+      })) as BootResult;
+      // The script's promise settled, but code it left running may still be queued in the isolate: wait
+      // until the isolate is idle (still under the watchdog), then reuse it only if nothing is pending.
+      const pending = dispatcher.outstanding > 0;
+      dispatcher.close();
+      await pooled.fence.run(context);
+      clean = !pending && !dispatcher.dirty;
+    } catch (thrown) {
+      error = stopped || isolate.isDisposed ? { code: stopped ?? deathCode(thrown), message: '' } : toRunError(thrown, 'isolate_failure');
+    } finally {
+      watchdog.unwatch(watched);
+      request.signal?.removeEventListener('abort', onAbort);
+      dispatcher.close();
+    }
+
+    if (result?.logs.length) await dispatcher.log(result.logs);
+    await dispatcher.log([]);
+    let output: unknown;
+    if (!error && dispatcher.fatal) error = dispatcher.fatal;
+    if (!error && result && !result.ok && result.error) {
+      error = toRunError(result.error, 'script_runtime_error');
+      if (result.error.payload !== undefined) error.payload = JSON.parse(result.error.payload) as unknown;
+      if (error.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
+    }
+    if (!error && result?.output !== undefined) {
+      if (result.output.length > limits.maxOutputBytes) error = { code: 'output_too_large', message: `The output is more than ${limits.maxOutputBytes} bytes` };
+      else output = JSON.parse(result.output) as unknown;
+    }
+    if (error && !error.message) error.message = messageOf(error.code, limits);
+
+    const stats = {
+      cpuMs: Number((isolate.isDisposed ? (cpuEnd ?? cpuStart) : isolate.cpuTime) - cpuStart) / 1e6,
+      wallMs: performance.now() - wallStart,
+      heapBytes: isolate.isDisposed ? 0 : isolate.getHeapStatisticsSync().used_heap_size,
+      hostCalls: dispatcher.hostCalls,
+    };
+    for (const ref of refs) ref.release();
+    if (!isolate.isDisposed) context?.release();
+    dispatcher.release();
+    active.delete(pooled);
+    pool.release(pooled, clean && !error?.code.match(/^(out_of_memory|cpu_time_exceeded|wall_time_exceeded|run_aborted)$/));
+    return error ? { error, stats } : { output, stats };
+  }
+
+  return {
+    run,
+    stats(): RuntimeStats {
+      const s = pool.stats();
+      return { isolates: s.idle + active.size, idle: s.idle, busy: s.busy, queued: s.queued, runs, isolatesReplaced: pool.replaced, idleHeapBytes: s.idleHeapBytes };
+    },
+    async dispose(): Promise<void> {
+      disposed = true;
+      pool.dispose();
+      for (const pooled of active) pooled.dispose();
+      codes.clear();
+    },
+  };
+}
+
+function messageOf(code: RuntimeErrorCode, limits: ReturnType<typeof resolveLimits>): string {
+  switch (code) {
+    case 'out_of_memory':
+      return 'The script ran out of memory';
+    case 'cpu_time_exceeded':
+      return `The script used more than ${limits.cpuTimeMs} ms of CPU time`;
+    case 'wall_time_exceeded':
+      return `The script ran for more than ${limits.wallTimeMs} ms`;
+    case 'run_aborted':
+      return 'The run was aborted';
+    default:
+      return 'The isolate running the script failed';
+  }
+}

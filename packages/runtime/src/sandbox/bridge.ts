@@ -1,0 +1,98 @@
+import { sandboxError, type SandboxError } from './errors.js';
+import type { HostReference, HostReply, SandboxLimits } from './ivm.js';
+
+/** A log line as it is buffered in the isolate. */
+export interface BufferedLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  timestamp: number;
+  truncated?: boolean;
+}
+
+const FLUSH_AT = 200;
+const options = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
+
+/**
+ * The isolate's only door to the host: one Reference to the host dispatcher, wrapped so that every call
+ * carries the buffered log lines, counts calls in flight, and turns host error envelopes into errors.
+ * A limit breach is sticky: once `fatal` is set, every later call throws it again.
+ */
+export class Bridge {
+  fatal: SandboxError | undefined;
+  private inFlight = 0;
+  private lines: BufferedLine[] = [];
+  private logged = 0;
+  private timers = 0;
+
+  constructor(
+    private readonly host: HostReference,
+    readonly limits: SandboxLimits,
+  ) {}
+
+  /** Marks the run failed with a limit error and returns it, for throwing. */
+  fail(code: string, message: string): SandboxError {
+    this.fatal ??= sandboxError(code, message);
+    return this.fatal;
+  }
+
+  /** Calls host operation `op`; rejects with the host's error (code `host_error` when it threw). */
+  async call(op: string, args: unknown[]): Promise<unknown> {
+    if (this.fatal) throw this.fatal;
+    if (this.inFlight >= this.limits.maxHostCallsInFlight) {
+      throw this.fail('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`);
+    }
+    this.inFlight++;
+    try {
+      return await this.send(op, args);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Waits `ms` on the host's clock (for timers); counted against `maxTimers`, not host calls. */
+  async sleep(ms: number): Promise<void> {
+    if (this.fatal) throw this.fatal;
+    if (this.timers >= this.limits.maxTimers) {
+      throw this.fail('too_many_timers', `More than ${this.limits.maxTimers} pending timers`);
+    }
+    this.timers++;
+    try {
+      await this.send('sleep', [ms]);
+    } finally {
+      this.timers--;
+    }
+  }
+
+  /** Buffers one log line; flushes every 200 lines. */
+  log(level: BufferedLine['level'], message: string): void {
+    if (this.fatal) throw this.fatal;
+    if (++this.logged > this.limits.maxLogLines) {
+      throw this.fail('log_limit_exceeded', `More than ${this.limits.maxLogLines} log lines`);
+    }
+    const line: BufferedLine = { level, message, timestamp: Date.now() };
+    if (message.length > this.limits.maxLogLineBytes) {
+      line.message = message.slice(0, this.limits.maxLogLineBytes) + '… [truncated]';
+      line.truncated = true;
+    }
+    this.lines.push(line);
+    if (this.lines.length >= FLUSH_AT) this.send('log', []).catch(() => undefined);
+  }
+
+  /** The lines not flushed yet (the host writes them after the run). */
+  takeLines(): BufferedLine[] {
+    const lines = this.lines;
+    this.lines = [];
+    return lines;
+  }
+
+  private async send(op: string, args: unknown[]): Promise<unknown> {
+    const logs = this.lines.length > 0 ? this.takeLines() : undefined;
+    const reply = (await this.host.apply(undefined, [op, args, logs], options)) as HostReply;
+    if (reply.e) {
+      const error = sandboxError(reply.e.code, reply.e.message);
+      if (reply.e.fatal) this.fatal ??= error;
+      throw error;
+    }
+    return reply.v;
+  }
+}

@@ -1,0 +1,176 @@
+import type { Bridge } from './bridge.js';
+import { ActionError, sandboxError } from './errors.js';
+import { formatArgs } from './format.js';
+import type { BootEnv } from './ivm.js';
+import { paginate, type Paginate } from './paginate.js';
+import { isPlainObject, toPlain } from './plain.js';
+import { httpError, toHostRequest, type ProxyConfig, type ProxyResponse } from './proxy.js';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const CONNECTION_TTL_MS = 60_000;
+
+/** Nango's NangoAction, as scripts use it: proxy, connection, metadata, checkpoints, logs. */
+export class NangoAction {
+  readonly connectionId: string;
+  readonly providerConfigKey: string;
+  readonly provider: string;
+  readonly environmentId: number | string | undefined;
+  readonly environmentName: string | undefined;
+  readonly activityLogId: string | undefined;
+  readonly syncConfig: Record<string, unknown> | undefined;
+  readonly abortSignal = { aborted: false };
+  readonly ActionError = ActionError;
+  protected metadata: Record<string, unknown> | null;
+  private readonly connections = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  constructor(
+    protected readonly bridge: Bridge,
+    protected readonly env: BootEnv,
+  ) {
+    const c = env.context;
+    this.connectionId = c.connectionId;
+    this.providerConfigKey = c.providerConfigKey;
+    this.provider = c.provider.name;
+    this.environmentId = c.environmentId;
+    this.environmentName = c.environmentName;
+    this.activityLogId = c.activityLogId;
+    this.syncConfig = c.syncConfig;
+    this.metadata = c.metadata ?? null;
+  }
+
+  /** Sends a request through the host's proxy; a status ≥ 400 throws an AxiosError-like error. */
+  async proxy<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, undefined) as Promise<ProxyResponse & { data: T }>;
+  }
+  async get<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, 'GET') as Promise<ProxyResponse & { data: T }>;
+  }
+  async post<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, 'POST') as Promise<ProxyResponse & { data: T }>;
+  }
+  async put<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, 'PUT') as Promise<ProxyResponse & { data: T }>;
+  }
+  async patch<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, 'PATCH') as Promise<ProxyResponse & { data: T }>;
+  }
+  async delete<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+    return this.send(config, 'DELETE') as Promise<ProxyResponse & { data: T }>;
+  }
+
+  private async send(config: ProxyConfig, method: string | undefined): Promise<ProxyResponse> {
+    const request = toHostRequest(method ? { ...config, method } : config);
+    const response = (await this.bridge.call('proxy', [request])) as ProxyResponse;
+    if (response.status >= 400) throw httpError(response, request);
+    return response;
+  }
+
+  /** Yields pages of `config.endpoint`, with the provider's `proxy.paginate` defaults merged in. */
+  paginate<T = unknown>(config: ProxyConfig): AsyncGenerator<T[], undefined, void> {
+    const defaults = this.env.context.provider.proxy?.paginate as Paginate | undefined;
+    return paginate<T>((c) => this.proxy(c), config, defaults);
+  }
+
+  /** Reads a connection (the run's own by default), memoised for 60 s. */
+  async getConnection(providerConfigKey?: string, connectionId?: string, options?: Record<string, unknown>): Promise<unknown> {
+    const request: Record<string, unknown> = {};
+    if (providerConfigKey) request.providerConfigKey = providerConfigKey;
+    if (connectionId) request.connectionId = connectionId;
+    for (const key of ['forceRefresh', 'refreshToken', 'refreshGithubAppJwtToken']) {
+      if (options?.[key] === true) request[key] = true;
+    }
+    const key = `${providerConfigKey ?? ''}\n${connectionId ?? ''}`;
+    const hit = this.connections.get(key);
+    if (hit && !request.forceRefresh && Date.now() - hit.at < CONNECTION_TTL_MS) return hit.value;
+    const value = this.bridge.call('getConnection', [request]);
+    this.connections.set(key, { at: Date.now(), value });
+    value.catch(() => this.connections.delete(key));
+    return value;
+  }
+
+  /** The access token (OAuth 2), or the credentials object of other auth modes. */
+  async getToken(): Promise<unknown> {
+    const { credentials } = (await this.getConnection()) as { credentials: Record<string, unknown> };
+    switch (credentials.type) {
+      case 'OAUTH2':
+      case 'APP':
+      case 'OAUTH2_CC':
+      case 'JWT':
+      case 'TWO_STEP':
+      case 'CUSTOM':
+        return credentials.access_token ?? credentials.token;
+      case 'OAUTH1':
+        return { oAuthToken: credentials.oauth_token, oAuthTokenSecret: credentials.oauth_token_secret };
+      case 'BASIC':
+        return { username: credentials.username, password: credentials.password };
+      case 'API_KEY':
+        return { apiKey: credentials.apiKey };
+      default:
+        return credentials.access_token ?? credentials;
+    }
+  }
+
+  async getMetadata<T = Record<string, unknown>>(): Promise<T> {
+    return (this.metadata ?? {}) as T;
+  }
+  async setMetadata(metadata: Record<string, unknown>): Promise<void> {
+    const plain = this.plainObject(metadata, 'setMetadata');
+    await this.bridge.call('setMetadata', [plain]);
+    this.metadata = plain;
+  }
+  async updateMetadata(metadata: Record<string, unknown>): Promise<void> {
+    const plain = this.plainObject(metadata, 'updateMetadata');
+    await this.bridge.call('updateMetadata', [plain]);
+    this.metadata = { ...this.metadata, ...plain };
+  }
+
+  async getEnvironmentVariables(): Promise<{ name: string; value: string }[] | null> {
+    return this.env.context.environmentVariables ?? ((await this.bridge.call('getEnvironmentVariables', [])) as { name: string; value: string }[]);
+  }
+
+  async getCheckpoint<T = Record<string, string | number | boolean>>(): Promise<T | null> {
+    return (await this.bridge.call('getCheckpoint', [])) as T | null;
+  }
+  async saveCheckpoint(checkpoint: Record<string, string | number | boolean>): Promise<void> {
+    if (!isPlainObject(checkpoint)) throw sandboxError('invalid_checkpoint', 'A checkpoint must be a flat object');
+    const flat: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(checkpoint)) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw sandboxError('invalid_checkpoint', `Checkpoint field "${key}" must be a string, a number or a boolean`);
+      }
+      flat[key] = value;
+    }
+    await this.bridge.call('saveCheckpoint', [flat]);
+  }
+  async clearCheckpoint(): Promise<void> {
+    await this.bridge.call('clearCheckpoint', []);
+  }
+
+  /** `log(...args)`, with an optional last argument `{ level }`. Lines are batched to the host. */
+  async log(...args: unknown[]): Promise<void> {
+    let level: Level = 'info';
+    const last = args[args.length - 1];
+    if (args.length > 1 && isPlainObject(last) && Object.keys(last).length === 1 && LEVELS.has(last.level as string)) {
+      level = last.level as Level;
+      args = args.slice(0, -1);
+    }
+    this.bridge.log(level, formatArgs(args));
+  }
+  setLogger(): void {}
+
+  /** Parses `input` with a zod schema; throws `invalid_action_input` with the zod issues. */
+  async zodValidateInput<T>({ zodSchema, input }: { zodSchema: { safeParse(v: unknown): { success: boolean; data?: T; error?: { issues: unknown } } }; input: unknown }): Promise<{ success: true; data: T }> {
+    const parsed = zodSchema.safeParse(input);
+    if (!parsed.success) {
+      const issues = toPlain(parsed.error?.issues, 'invalid_action_input');
+      throw sandboxError('invalid_action_input', 'Invalid action input', { issues });
+    }
+    return { success: true, data: parsed.data as T };
+  }
+
+  protected plainObject(value: unknown, method: string): Record<string, unknown> {
+    if (!isPlainObject(value)) throw new TypeError(`${method}: expected an object`);
+    return toPlain(value, 'script_runtime_error') as Record<string, unknown>;
+  }
+}
