@@ -55,10 +55,18 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     if (opts.kind === 'postgres' && opts.schema) {
       await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
     }
+    // On PostgreSQL, name the schema of the migration tables explicitly: Kysely otherwise looks for them in
+    // every schema and can mistake another schema's tables for ours.
+    let migrationTableSchema: string | undefined;
+    if (opts.kind === 'postgres') {
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+      migrationTableSchema = rows[0]?.schema ?? undefined;
+      if (!migrationTableSchema) throw new Error('the PostgreSQL search_path names no existing schema');
+    }
     const migrator = new Migrator({
       db,
       provider: migrationProvider(dialect),
-      ...(opts.kind === 'postgres' && opts.schema ? { migrationTableSchema: opts.schema } : {}),
+      ...(migrationTableSchema ? { migrationTableSchema } : {}),
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
