@@ -2,7 +2,13 @@ import { resolveOptions, type FerryOptions } from './options.js';
 import { createTransport, type ApiRequest, type Transport } from './transport.js';
 import type * as T from './types.js';
 import { path } from './url.js';
-import { assertConnectionIds, assertObject, assertOptionalObject, assertString } from './validate.js';
+import {
+  assertConnectionIds,
+  assertObject,
+  assertOptionalObject,
+  assertString,
+  assertToken,
+} from './validate.js';
 
 /**
  * Client of the Ferry REST API (Nango-compatible), for backends. One method per route; every method
@@ -271,7 +277,7 @@ export class Ferry {
    * @throws FerryError `invalid_connect_session_token` (401) if it is unknown, expired or revoked.
    */
   async getConnectSession(sessionToken: string): Promise<T.ResponseOf<'/connect/session', 'get'>> {
-    assertString('sessionToken', sessionToken);
+    assertToken('sessionToken', sessionToken);
     return this.#send({ method: 'GET', path: '/connect/session', token: sessionToken });
   }
 
@@ -280,7 +286,7 @@ export class Ferry {
    * @throws FerryError `invalid_connect_session_token` (401).
    */
   async deleteConnectSession(sessionToken: string): Promise<void> {
-    assertString('sessionToken', sessionToken);
+    assertToken('sessionToken', sessionToken);
     await this.#send({ method: 'DELETE', path: '/connect/session', token: sessionToken });
   }
 

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { TransportOptions } from './transport.js';
 import { parseBaseUrl } from './url.js';
-import { assertObject, assertString } from './validate.js';
+import { assertObject, assertToken } from './validate.js';
 
 /** What `new Ferry()` takes. */
 export interface FerryOptions {
@@ -14,7 +14,10 @@ export interface FerryOptions {
    * Without it the client opens its own keep-alive `Pool`, which `Ferry.close()` closes.
    */
   readonly dispatcher?: Dispatcher;
-  /** Deadline of each request in milliseconds, connection included. Default 30 000. */
+  /**
+   * Deadline of each request in milliseconds, connection included (the own pool also caps connecting at
+   * 10 s). Default 30 000. A request past it fails with `FerryError` code `network_error`.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -32,7 +35,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export function resolveOptions(options: FerryOptions): { secretKey: string; transport: TransportOptions } {
   assertObject('options', options);
   const baseUrl = parseBaseUrl(options.host);
-  assertString('secretKey', options.secretKey);
+  assertToken('secretKey', options.secretKey);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new TypeError('"timeoutMs" must be a positive number of milliseconds');

@@ -7,11 +7,13 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** One API call, before serialisation. */
 export interface ApiRequest {
+  /** The HTTP method. */
   readonly method: HttpMethod;
   /** The route's path, already percent-encoded (see `path`). */
   readonly path: string;
+  /** Query parameters, serialised by `buildQuery`. */
   readonly query?: QueryParams | undefined;
-  /** A JSON-serialisable body. */
+  /** A JSON-serialisable body; sent with `content-type: application/json` when present. */
   readonly body?: unknown;
   /** The bearer token: the secret key, or a connect session token. */
   readonly token: string;
@@ -19,6 +21,7 @@ export interface ApiRequest {
 
 /** What {@link createTransport} takes. */
 export interface TransportOptions {
+  /** Where requests go. */
   readonly baseUrl: BaseUrl;
   /** Deadline of a whole request (connect, headers and body), in milliseconds. */
   readonly timeoutMs: number;

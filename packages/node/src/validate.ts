@@ -47,3 +47,18 @@ export function assertConnectionIds(name: string, value: unknown): asserts value
   }
   assertString(name, value);
 }
+
+/**
+ * Asserts a bearer token argument is a non-empty string that can go into an HTTP header (no whitespace or
+ * control characters). The token itself never appears in the message.
+ * @param name - The argument's name, for the message.
+ * @param value - The argument.
+ * @throws TypeError if it is not.
+ */
+export function assertToken(name: string, value: unknown): asserts value is string {
+  assertString(name, value);
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) {
+    throw new TypeError(`"${name}" must not contain whitespace or control characters`);
+  }
+}
