@@ -174,15 +174,12 @@ function resolveAlias(
 }
 
 function zodIssues(provider: string, error: z.ZodError): Issue[] {
-  return error.issues.map((issue) => {
-    const keys = 'keys' in issue && Array.isArray(issue.keys) ? `: ${issue.keys.join(', ')}` : '';
-    return {
-      code: 'invalid_provider',
-      provider,
-      path: issue.path.map(String).join('.'),
-      message: `${issue.message}${keys}`,
-    };
-  });
+  return error.issues.map((issue) => ({
+    code: 'invalid_provider',
+    provider,
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
 }
 
 class Catalog implements ProviderCatalog {
