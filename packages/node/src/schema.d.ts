@@ -326,7 +326,10 @@ export interface components {
             auth_mode: components["schemas"]["AuthMode"];
             logo_url?: string;
             authorization_url?: string;
-            token_url?: string;
+            /** @description One URL, or one per auth mode (e.g. `{OAUTH2, APP}`). */
+            token_url?: string | {
+                [key: string]: string;
+            };
             default_scopes?: string[];
             scope_separator?: string;
             proxy?: components["schemas"]["JsonObject"];
