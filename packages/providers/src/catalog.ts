@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import type { z } from 'zod';
+import { builtinYamlUrl, parseYaml, readBuiltin } from './builtin.js';
 import { ProviderCatalogError, type ProviderCatalogErrorCode, type ProviderIssue } from './errors.js';
 import { deepFreeze, isPlainObject, mergeEntry, withoutNulls } from './merge.js';
 import { providerEntrySchema, providerSchema, type NamedProvider, type Provider } from './schema.js';
@@ -26,7 +26,6 @@ export interface ProviderCatalog extends ReadonlyMap<string, Provider> {
   list(): readonly NamedProvider[];
 }
 
-const builtinUrl = new URL('../providers.yaml', import.meta.url);
 const namePattern = /^[a-z0-9][a-z0-9._-]*$/;
 
 let builtinRaw: Record<string, unknown> | undefined;
@@ -43,7 +42,7 @@ let builtinCatalog: ProviderCatalog | undefined;
  *   unknown or circular. The message lists every issue as `provider.field: problem`.
  */
 export function loadProviders(options: LoadProvidersOptions = {}): ProviderCatalog {
-  builtinRaw ??= readYaml(builtinUrl, 'the built-in providers.yaml');
+  builtinRaw ??= readYaml(builtinYamlUrl, 'the built-in providers.yaml', readBuiltin);
   if (options.overridesFile === undefined && options.overrides === undefined) {
     builtinCatalog ??= buildCatalog(builtinRaw, 'the built-in providers.yaml');
     return builtinCatalog;
@@ -58,7 +57,11 @@ export function loadProviders(options: LoadProvidersOptions = {}): ProviderCatal
   return buildCatalog(raw, source);
 }
 
-function readYaml(file: string | URL, source: string): Record<string, unknown> {
+function readYaml(
+  file: string | URL,
+  source: string,
+  parse: (text: string) => unknown = parseYaml,
+): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
