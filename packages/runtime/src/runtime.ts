@@ -129,7 +129,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await pooled.fence.run(context);
       clean = !pending && !dispatcher.dirty;
     } catch (thrown) {
-      error = stopped || isolate.isDisposed ? { code: stopped ?? deathCode(thrown), message: '' } : toRunError(thrown, 'isolate_failure');
+      // Without a stop, the isolate is alive: the script left a promise rejection unhandled (isolated-vm
+      // fails the call then, as Node fails the process) or it does not compile.
+      error = stopped || isolate.isDisposed ? { code: stopped ?? deathCode(thrown), message: '' } : toRunError(thrown, 'script_runtime_error');
     } finally {
       watchdog.unwatch(watched);
       request.signal?.removeEventListener('abort', onAbort);
@@ -143,8 +145,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (!error && result && !result.ok && result.error) {
       error = toRunError(result.error, 'script_runtime_error');
       if (result.error.payload !== undefined) error.payload = JSON.parse(result.error.payload) as unknown;
-      if (error.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
     }
+    if (error?.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
     if (!error && result?.output !== undefined) {
       if (result.output.length > limits.maxOutputBytes) error = { code: 'output_too_large', message: `The output is more than ${limits.maxOutputBytes} bytes` };
       else output = JSON.parse(result.output) as unknown;

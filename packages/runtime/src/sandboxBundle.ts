@@ -36,7 +36,9 @@ export function sandboxSource(): Promise<string> {
   }).then((result) => {
     const text = result.outputFiles[0]?.text;
     if (!text) throw new Error('@ferry/runtime: the sandbox bundle is empty');
-    return `(() => {${text}\nreturn __ferrySandbox.boot;})()`;
+    // Strict mode keeps the sandbox's functions and receivers out of reach of `caller` and of
+    // Error.prepareStackTrace call sites in a script.
+    return `(() => {"use strict";${text}\nreturn __ferrySandbox.boot;})()`;
   });
   return bundle;
 }

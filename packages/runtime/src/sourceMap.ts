@@ -30,6 +30,7 @@ const FRAME = new RegExp(`(\\(|at )${SCRIPT_FILENAME.replace('.', '\\.')}:(\\d+)
 export function mapStack(stack: string, map: TraceMap | null): string {
   const out: string[] = [];
   for (const line of stack.split('\n')) {
+    if (line.includes('<isolated-vm boundary>')) break;
     if (line.includes(SANDBOX_FILENAME)) continue;
     const match = map ? FRAME.exec(line) : null;
     if (!map || !match) {

@@ -24,10 +24,14 @@ export class Bridge {
   private logged = 0;
   private timers = 0;
 
+  readonly #host: HostReference;
+
   constructor(
-    private readonly host: HostReference,
+    host: HostReference,
     readonly limits: SandboxLimits,
-  ) {}
+  ) {
+    this.#host = host;
+  }
 
   /** Marks the run failed with a limit error and returns it, for throwing. */
   fail(code: string, message: string): SandboxError {
@@ -49,18 +53,23 @@ export class Bridge {
     }
   }
 
-  /** Waits `ms` on the host's clock (for timers); counted against `maxTimers`, not host calls. */
-  async sleep(ms: number): Promise<void> {
+  /**
+   * Waits `ms` on the host's clock (for timers); counted against `maxTimers`, not host calls. Throws
+   * synchronously when the limit is hit, so a loop creating timers stops at once.
+   */
+  sleep(ms: number): Promise<void> {
     if (this.fatal) throw this.fatal;
     if (this.timers >= this.limits.maxTimers) {
       throw this.fail('too_many_timers', `More than ${this.limits.maxTimers} pending timers`);
     }
     this.timers++;
-    try {
-      await this.send('sleep', [ms]);
-    } finally {
-      this.timers--;
-    }
+    return this.send('sleep', [ms]).then(
+      () => void this.timers--,
+      (error: unknown) => {
+        this.timers--;
+        throw error;
+      },
+    );
   }
 
   /** Buffers one log line; flushes every 200 lines. */
@@ -87,7 +96,7 @@ export class Bridge {
 
   private async send(op: string, args: unknown[]): Promise<unknown> {
     const logs = this.lines.length > 0 ? this.takeLines() : undefined;
-    const reply = (await this.host.apply(undefined, [op, args, logs], options)) as HostReply;
+    const reply = (await this.#host.apply(undefined, [op, args, logs], options)) as HostReply;
     if (reply.e) {
       const error = sandboxError(reply.e.code, reply.e.message);
       if (reply.e.fatal) this.fatal ??= error;

@@ -64,7 +64,7 @@ function atob(input: unknown): string {
  * (SharedArrayBuffer, Atomics, WebAssembly, and V8's `gc` when the process exposes it).
  */
 export function installGlobals(bridge: Bridge, loadCrypto: () => unknown, onUncaught: (error: unknown) => void): void {
-  for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'gc']) delete g[name];
+  for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'gc']) Reflect.deleteProperty(g, name);
   const log =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]): void =>

@@ -10,6 +10,22 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 const CONNECTION_TTL_MS = 60_000;
 
+/** What a nango object holds out of the script's reach (a WeakMap, not properties a script could read). */
+export interface Internals {
+  bridge: Bridge;
+  env: BootEnv;
+  metadata: Record<string, unknown> | null;
+  connections: Map<string, { at: number; value: Promise<unknown> }>;
+}
+const internals = new WeakMap<object, Internals>();
+
+/** The internals of a nango object; a TypeError for anything else (a method called on another receiver). */
+export function internalsOf(nango: object): Internals {
+  const found = internals.get(nango);
+  if (!found) throw new TypeError('Illegal invocation');
+  return found;
+}
+
 /** Nango's NangoAction, as scripts use it: proxy, connection, metadata, checkpoints, logs. */
 export class NangoAction {
   readonly connectionId: string;
@@ -21,13 +37,9 @@ export class NangoAction {
   readonly syncConfig: Record<string, unknown> | undefined;
   readonly abortSignal = { aborted: false };
   readonly ActionError = ActionError;
-  protected metadata: Record<string, unknown> | null;
-  private readonly connections = new Map<string, { at: number; value: Promise<unknown> }>();
 
-  constructor(
-    protected readonly bridge: Bridge,
-    protected readonly env: BootEnv,
-  ) {
+  constructor(bridge: Bridge, env: BootEnv) {
+    internals.set(this, { bridge, env, metadata: env.context.metadata ?? null, connections: new Map() });
     const c = env.context;
     this.connectionId = c.connectionId;
     this.providerConfigKey = c.providerConfigKey;
@@ -36,7 +48,6 @@ export class NangoAction {
     this.environmentName = c.environmentName;
     this.activityLogId = c.activityLogId;
     this.syncConfig = c.syncConfig;
-    this.metadata = c.metadata ?? null;
   }
 
   /** Sends a request through the host's proxy; a status ≥ 400 throws an AxiosError-like error. */
@@ -61,14 +72,14 @@ export class NangoAction {
 
   private async send(config: ProxyConfig, method: string | undefined): Promise<ProxyResponse> {
     const request = toHostRequest(method ? { ...config, method } : config);
-    const response = (await this.bridge.call('proxy', [request])) as ProxyResponse;
+    const response = (await internalsOf(this).bridge.call('proxy', [request])) as ProxyResponse;
     if (response.status >= 400) throw httpError(response, request);
     return response;
   }
 
   /** Yields pages of `config.endpoint`, with the provider's `proxy.paginate` defaults merged in. */
   paginate<T = unknown>(config: ProxyConfig): AsyncGenerator<T[], undefined, void> {
-    const defaults = this.env.context.provider.proxy?.paginate as Paginate | undefined;
+    const defaults = internalsOf(this).env.context.provider.proxy?.paginate as Paginate | undefined;
     return paginate<T>((c) => this.proxy(c), config, defaults);
   }
 
@@ -81,11 +92,12 @@ export class NangoAction {
       if (options?.[key] === true) request[key] = true;
     }
     const key = `${providerConfigKey ?? ''}\n${connectionId ?? ''}`;
-    const hit = this.connections.get(key);
+    const { bridge, connections } = internalsOf(this);
+    const hit = connections.get(key);
     if (hit && !request.forceRefresh && Date.now() - hit.at < CONNECTION_TTL_MS) return hit.value;
-    const value = this.bridge.call('getConnection', [request]);
-    this.connections.set(key, { at: Date.now(), value });
-    value.catch(() => this.connections.delete(key));
+    const value = bridge.call('getConnection', [request]);
+    connections.set(key, { at: Date.now(), value });
+    value.catch(() => connections.delete(key));
     return value;
   }
 
@@ -112,25 +124,26 @@ export class NangoAction {
   }
 
   async getMetadata<T = Record<string, unknown>>(): Promise<T> {
-    return (this.metadata ?? {}) as T;
+    return (internalsOf(this).metadata ?? {}) as T;
   }
   async setMetadata(metadata: Record<string, unknown>): Promise<void> {
     const plain = this.plainObject(metadata, 'setMetadata');
-    await this.bridge.call('setMetadata', [plain]);
-    this.metadata = plain;
+    await internalsOf(this).bridge.call('setMetadata', [plain]);
+    internalsOf(this).metadata = plain;
   }
   async updateMetadata(metadata: Record<string, unknown>): Promise<void> {
     const plain = this.plainObject(metadata, 'updateMetadata');
-    await this.bridge.call('updateMetadata', [plain]);
-    this.metadata = { ...this.metadata, ...plain };
+    await internalsOf(this).bridge.call('updateMetadata', [plain]);
+    const inner = internalsOf(this);
+    inner.metadata = { ...inner.metadata, ...plain };
   }
 
   async getEnvironmentVariables(): Promise<{ name: string; value: string }[] | null> {
-    return this.env.context.environmentVariables ?? ((await this.bridge.call('getEnvironmentVariables', [])) as { name: string; value: string }[]);
+    return internalsOf(this).env.context.environmentVariables ?? ((await internalsOf(this).bridge.call('getEnvironmentVariables', [])) as { name: string; value: string }[]);
   }
 
   async getCheckpoint<T = Record<string, string | number | boolean>>(): Promise<T | null> {
-    return (await this.bridge.call('getCheckpoint', [])) as T | null;
+    return (await internalsOf(this).bridge.call('getCheckpoint', [])) as T | null;
   }
   async saveCheckpoint(checkpoint: Record<string, string | number | boolean>): Promise<void> {
     if (!isPlainObject(checkpoint)) throw sandboxError('invalid_checkpoint', 'A checkpoint must be a flat object');
@@ -141,10 +154,10 @@ export class NangoAction {
       }
       flat[key] = value;
     }
-    await this.bridge.call('saveCheckpoint', [flat]);
+    await internalsOf(this).bridge.call('saveCheckpoint', [flat]);
   }
   async clearCheckpoint(): Promise<void> {
-    await this.bridge.call('clearCheckpoint', []);
+    await internalsOf(this).bridge.call('clearCheckpoint', []);
   }
 
   /** `log(...args)`, with an optional last argument `{ level }`. Lines are batched to the host. */
@@ -155,7 +168,7 @@ export class NangoAction {
       level = last.level as Level;
       args = args.slice(0, -1);
     }
-    this.bridge.log(level, formatArgs(args));
+    internalsOf(this).bridge.log(level, formatArgs(args));
   }
   setLogger(): void {}
 

@@ -1,17 +1,19 @@
 import { sandboxError } from './errors.js';
-import { NangoAction } from './nango.js';
-import { toPlain } from './plain.js';
+import { internalsOf, NangoAction } from './nango.js';
+import { assignIsSafe, toPlain } from './plain.js';
 
 type RecordLike = Record<string, unknown>;
+const { push, slice } = Array.prototype;
+const { apply } = Reflect;
 
 /** Nango's NangoSync: NangoAction plus records, delete tracking, lastSyncDate and variant. */
 export class NangoSync extends NangoAction {
   get lastSyncDate(): Date | undefined {
-    const value = this.env.context.lastSyncDate;
+    const value = internalsOf(this).env.context.lastSyncDate;
     return value ? new Date(value) : undefined;
   }
   get variant(): string {
-    return this.env.context.variant ?? 'base';
+    return internalsOf(this).env.context.variant ?? 'base';
   }
   modelFullName(model: string): string {
     return this.variant === 'base' ? model : `${model}::${this.variant}`;
@@ -40,7 +42,7 @@ export class NangoSync extends NangoAction {
     for (const id of ids) wanted.set(String(id), id);
     const keys = [...wanted.keys()];
     for (let i = 0; i < keys.length; i += 100) {
-      const found = (await this.bridge.call('getRecordsByIds', [model, keys.slice(i, i + 100)])) as RecordLike[];
+      const found = (await internalsOf(this).bridge.call('getRecordsByIds', [model, keys.slice(i, i + 100)])) as RecordLike[];
       for (const record of found) {
         const key = wanted.get(String(record.id));
         if (key !== undefined) out.set(key, record as T);
@@ -50,17 +52,17 @@ export class NangoSync extends NangoAction {
   }
 
   async trackDeletesStart(model: string): Promise<void> {
-    await this.bridge.call('trackDeletesStart', [this.model(model)]);
+    await internalsOf(this).bridge.call('trackDeletesStart', [this.model(model)]);
   }
   async trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }> {
-    return (await this.bridge.call('trackDeletesEnd', [this.model(model)])) as { deletedKeys: string[] };
+    return (await internalsOf(this).bridge.call('trackDeletesEnd', [this.model(model)])) as { deletedKeys: string[] };
   }
   async setMergingStrategy(merging: { strategy: 'override' | 'ignore_if_modified_after' }, model: string): Promise<void> {
     const strategy = merging?.strategy;
     if (strategy !== 'override' && strategy !== 'ignore_if_modified_after') {
       throw new TypeError(`setMergingStrategy: unknown strategy "${String(strategy)}"`);
     }
-    await this.bridge.call('setMergingStrategy', [this.model(model), strategy]);
+    await internalsOf(this).bridge.call('setMergingStrategy', [this.model(model), strategy]);
   }
 
   private model(model: unknown): string {
@@ -71,16 +73,17 @@ export class NangoSync extends NangoAction {
   private checkBatch(items: unknown, model: unknown, method: string): asserts items is unknown[] {
     if (!Array.isArray(items)) throw new TypeError(`${method}: expected an array`);
     this.model(model);
-    const max = this.bridge.limits.maxRecordsPerBatch;
+    const max = internalsOf(this).bridge.limits.maxRecordsPerBatch;
     if (items.length > max) throw sandboxError('batch_too_large', `${method}: ${items.length} items, more than ${max}`);
   }
 
   private async write(op: string, records: unknown, model: string): Promise<boolean> {
     this.checkBatch(records, model, op);
     if (records.length === 0) return true;
-    const plain: RecordLike[] = new Array(records.length);
+    const plain: RecordLike[] = [];
+    const safe = assignIsSafe();
     for (let i = 0; i < records.length; i++) {
-      const record = toPlain(records[i], 'invalid_record') as RecordLike | null;
+      const record = toPlain(records[i], 'invalid_record', false, safe) as RecordLike | null;
       if (typeof record !== 'object' || record === null || Array.isArray(record)) {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} is not an object`);
       }
@@ -88,11 +91,11 @@ export class NangoSync extends NangoAction {
       if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} has no id`);
       }
-      plain[i] = record;
+      apply(push, plain, [record]);
     }
-    const size = this.bridge.limits.recordsPerHostCall;
+    const size = internalsOf(this).bridge.limits.recordsPerHostCall;
     for (let i = 0; i < plain.length; i += size) {
-      await this.bridge.call(op, [model, plain.length <= size ? plain : plain.slice(i, i + size)]);
+      await internalsOf(this).bridge.call(op, [model, plain.length <= size ? plain : apply(slice, plain, [i, i + size])]);
     }
     return true;
   }

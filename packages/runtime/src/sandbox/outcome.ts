@@ -33,8 +33,10 @@ export function serializeError(thrown: unknown, kind: BootEnv['kind']): NonNulla
   }
   if (thrown instanceof Error) {
     const message = String(thrown.message);
-    const code =
-      thrown instanceof RangeError && message.includes('Maximum call stack size exceeded') ? 'stack_overflow' : 'script_runtime_error';
+    let code = 'script_runtime_error';
+    if (thrown instanceof RangeError && message.includes('Maximum call stack size exceeded')) code = 'stack_overflow';
+    // isolated-vm refuses ArrayBuffer memory past the isolate's limit with this RangeError.
+    if (thrown instanceof RangeError && message.includes('Array buffer allocation failed')) code = 'out_of_memory';
     return { code, message, stack: typeof thrown.stack === 'string' ? thrown.stack : undefined };
   }
   return { code: 'script_runtime_error', message: `Non-error thrown: ${describe(thrown)}` };

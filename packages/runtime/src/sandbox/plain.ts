@@ -1,11 +1,35 @@
 import { sandboxError } from './errors.js';
 
 // Captured before any script runs, so a script that patches them only fools itself.
-const { keys, getPrototypeOf } = Object;
+const { keys, getPrototypeOf, getOwnPropertyDescriptor, defineProperty } = Object;
+const { ownKeys } = Reflect;
 const { isArray } = Array;
 const { isView } = ArrayBuffer;
 const ObjectPrototype = Object.prototype;
+const ArrayPrototype = Array.prototype;
+const protoSetter = getOwnPropertyDescriptor(ObjectPrototype, '__proto__')?.set;
+const INDEX = /^\d+$/;
 const MAX_DEPTH = 64;
+
+/**
+ * True while `obj[key] = value` on a fresh object or array can only create an own data property: no
+ * setter and no read-only property on Object.prototype (but the original `__proto__`), and no indexed
+ * property on Array.prototype. A script can break this for its own run; then the slow path is used.
+ */
+export function assignIsSafe(): boolean {
+  for (const key of ownKeys(ObjectPrototype)) {
+    const d = getOwnPropertyDescriptor(ObjectPrototype, key);
+    if (!d) continue;
+    if ('value' in d ? !d.writable : key !== '__proto__' || d.set !== protoSetter) return false;
+    if (typeof key === 'string' && INDEX.test(key)) return false;
+  }
+  for (const key of ownKeys(ArrayPrototype)) if (typeof key === 'string' && INDEX.test(key)) return false;
+  return true;
+}
+
+function put(target: object, key: string | number, value: unknown): void {
+  defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /**
  * Copies `value` as `JSON.parse(JSON.stringify(value))` would (toJSON and Dates honoured, undefined and
@@ -13,7 +37,7 @@ const MAX_DEPTH = 64;
  * nesting past 64 levels, and reads every property once, so getters and Proxy traps cannot change what
  * the host receives. With `binary`, typed arrays and ArrayBuffers pass as Uint8Array.
  */
-export function toPlain(value: unknown, code: string, binary = false): unknown {
+export function toPlain(value: unknown, code: string, binary = false, safe = assignIsSafe()): unknown {
   const stack: object[] = [];
   const fail = (why: string): never => {
     throw sandboxError(code, why);
@@ -48,10 +72,11 @@ export function toPlain(value: unknown, code: string, binary = false): unknown {
     let out: unknown;
     if (isArray(obj)) {
       const n = obj.length;
-      const arr: unknown[] = new Array(n);
+      const arr: unknown[] = safe ? new Array(n) : [];
       for (let i = 0; i < n; i++) {
         const item = walk(obj[i], String(i));
-        arr[i] = item === undefined ? null : item;
+        if (safe) arr[i] = item === undefined ? null : item;
+        else put(arr, i, item === undefined ? null : item);
       }
       out = arr;
     } else {
@@ -61,8 +86,8 @@ export function toPlain(value: unknown, code: string, binary = false): unknown {
         const k = ks[i] as string;
         const item = walk((obj as Record<string, unknown>)[k], k);
         if (item !== undefined) {
-          if (k === '__proto__') Object.defineProperty(rec, k, { value: item, enumerable: true, writable: true, configurable: true });
-          else rec[k] = item;
+          if (safe && k !== '__proto__') rec[k] = item;
+          else put(rec, k, item);
         }
       }
       out = rec;

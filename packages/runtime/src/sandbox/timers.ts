@@ -14,7 +14,6 @@ export function createTimers(bridge: Bridge, onUncaught: (error: unknown) => voi
     if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
     const id = next++;
     const delay = Math.max(0, Number(ms) || 0);
-    live.set(id, repeat);
     const tick = (): void => {
       bridge.sleep(delay).then(
         () => {
@@ -25,7 +24,14 @@ export function createTimers(bridge: Bridge, onUncaught: (error: unknown) => voi
           } catch (error) {
             onUncaught(error);
           }
-          if (repeat && live.has(id)) tick();
+          if (repeat && live.has(id)) {
+            try {
+              tick();
+            } catch (error) {
+              live.delete(id);
+              onUncaught(error);
+            }
+          }
         },
         (error: unknown) => {
           live.delete(id);
@@ -34,6 +40,7 @@ export function createTimers(bridge: Bridge, onUncaught: (error: unknown) => voi
       );
     };
     tick();
+    live.set(id, repeat);
     return id;
   };
   const clear = (id: unknown): void => {
