@@ -108,6 +108,15 @@ describe('the built-in catalog', () => {
     expect(outlook?.token_url).toBe(catalog.get('microsoft')?.token_url);
   });
 
+  test('lets an alias delete an inherited field with null and tighten a form field', () => {
+    expect(catalog.get('microsoft')?.proxy?.paginate).toBeDefined();
+    expect(catalog.get('microsoft-power-bi')?.proxy).toMatchObject({ base_url: 'https://api.powerbi.com' });
+    expect(catalog.get('microsoft-power-bi')?.proxy?.paginate).toBeUndefined();
+    const tenant = catalog.get('microsoft-tenant-specific')?.connection_config?.['tenant'];
+    expect(tenant).toMatchObject({ optional: false, title: 'Tenant' });
+    expect(tenant).not.toHaveProperty('default_value');
+  });
+
   test('is frozen and returns the cached instance', () => {
     expect(loadProviders()).toBe(catalog);
     expect(Object.isFrozen(catalog.get('github')?.proxy)).toBe(true);
