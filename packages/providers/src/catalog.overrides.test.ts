@@ -153,6 +153,11 @@ describe('readable errors', () => {
     ]);
   });
 
+  test('throw TypeError on misuse rather than ignoring it', () => {
+    expect(() => loadProviders('providers.yaml' as never)).toThrow(TypeError);
+    expect(() => loadProviders({ overridesFile: 42 as never })).toThrow(TypeError);
+  });
+
   test('report a file that does not exist or is not YAML', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-providers-'));
     const missing = captureError(() => loadProviders({ overridesFile: join(dir, 'missing.yaml') }));

@@ -40,8 +40,10 @@ let builtinCatalog: ProviderCatalog | undefined;
  * @throws {ProviderCatalogError} `invalid_providers_file` when the overrides file cannot be read or
  *   parsed, `invalid_provider` when an entry breaks the schema, `invalid_alias` when an alias is
  *   unknown or circular. The message lists every issue as `provider.field: problem`.
+ * @throws {TypeError} When `options` is not an object or `overridesFile` is not a string or URL.
  */
 export function loadProviders(options: LoadProvidersOptions = {}): ProviderCatalog {
+  checkOptions(options);
   builtinRaw ??= readYaml(builtinYamlUrl, 'the built-in providers.yaml', readBuiltin);
   if (options.overridesFile === undefined && options.overrides === undefined) {
     builtinCatalog ??= buildCatalog(builtinRaw, 'the built-in providers.yaml');
@@ -55,6 +57,16 @@ export function loadProviders(options: LoadProvidersOptions = {}): ProviderCatal
   }
   if (options.overrides !== undefined) raw = applyOverrides(raw, options.overrides, source);
   return buildCatalog(raw, source);
+}
+
+function checkOptions(options: unknown): asserts options is LoadProvidersOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError('loadProviders(options): options must be an object such as { overridesFile }');
+  }
+  const file = (options as LoadProvidersOptions).overridesFile;
+  if (file !== undefined && typeof file !== 'string' && !(file instanceof URL)) {
+    throw new TypeError('loadProviders(options): overridesFile must be a path string or a file URL');
+  }
 }
 
 function readYaml(
