@@ -27,7 +27,9 @@ const cases: Case[] = [
   { name: 'infinite then() recursion', body: 'const f = () => Promise.resolve().then(f); await f();', limits: fast, code: 'cpu_time_exceeded' },
   { name: 'loop left running after returning', body: '(async () => { await null; for (;;) {} })(); return 1;', limits: fast, code: 'cpu_time_exceeded' },
   { name: 'array growth', body: 'const a = []; for (let i = 0; ; i++) a.push({ i, s: "x" + i });', code: 'out_of_memory' },
+  // Ends either at the heap limit (flattened strings) or at V8's maximum string length (cons strings).
   { name: 'string doubling', body: 'let s = "x".repeat(1 << 20); const keep = []; for (;;) { s = s + s; keep.push(s.charCodeAt(s.length - 1)); }', code: 'out_of_memory' },
+  { name: 'one huge string', body: 'const s = "x".repeat(64 << 20); return JSON.stringify(s + s).length;', code: 'out_of_memory' },
   { name: 'typed array bomb', body: 'const keep = []; for (;;) keep.push(new Uint8Array(16 << 20).fill(1));', code: 'out_of_memory' },
   { name: 'deep recursion', body: 'const f = (n) => f(n + 1) + 1; f(0);', code: 'stack_overflow' },
   {

@@ -37,6 +37,8 @@ export function serializeError(thrown: unknown, kind: BootEnv['kind']): NonNulla
     if (thrown instanceof RangeError && message.includes('Maximum call stack size exceeded')) code = 'stack_overflow';
     // isolated-vm refuses ArrayBuffer memory past the isolate's limit with this RangeError.
     if (thrown instanceof RangeError && message.includes('Array buffer allocation failed')) code = 'out_of_memory';
+    // V8's cap on one string (2^29 characters) is hit by string-doubling bombs before the heap fills.
+    if (thrown instanceof RangeError && message === 'Invalid string length') code = 'out_of_memory';
     return { code, message, stack: typeof thrown.stack === 'string' ? thrown.stack : undefined };
   }
   return { code: 'script_runtime_error', message: `Non-error thrown: ${describe(thrown)}` };

@@ -3,9 +3,12 @@ import { setFlagsFromString } from 'node:v8';
 import type { RunKind, RunRequest, Runtime } from '../types.js';
 import { FakeHost, testContext } from './fakeHost.js';
 
-/** A CommonJS bundle whose default export runs `body` as an async function of (nango, input). */
+/**
+ * A CommonJS bundle whose default export (and webhook handler, so `kind: 'webhook'` gives a NangoSync
+ * whose return value is kept) runs `body` as an async function of (nango, input).
+ */
 export function script(body: string): string {
-  return `"use strict";\nmodule.exports.default = async function run(nango, input) {\n${body}\n};\n`;
+  return `"use strict";\nmodule.exports.default = async function run(nango, input) {\n${body}\n};\nmodule.exports.onWebhookPayloadReceived = module.exports.default;\n`;
 }
 
 /** Runs `body` as a script of `kind` against a fresh {@link FakeHost}. */
