@@ -74,7 +74,11 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
   // cold start: first start migrates an empty database; second start is a restart on an existing one
   const first = await startServer(env);
   const auth = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
-  await fetch(`${first.url}/integrations`, { method: 'POST', headers: auth, body: JSON.stringify({ provider: 'github', unique_key: 'gh' }) });
+  await fetch(`${first.url}/integrations`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ provider: 'github', unique_key: 'gh' }),
+  });
   for (let i = 0; i < 1000; i++) {
     const res = await fetch(`${first.url}/connections`, {
       method: 'POST',
@@ -82,7 +86,12 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
       body: JSON.stringify({
         provider_config_key: 'gh',
         connection_id: `conn-${i}`,
-        credentials: { type: 'OAUTH2', access_token: `gho_${randomBytes(20).toString('hex')}`, refresh_token: randomBytes(20).toString('hex'), expires_at: '2099-01-01T00:00:00Z' },
+        credentials: {
+          type: 'OAUTH2',
+          access_token: `gho_${randomBytes(20).toString('hex')}`,
+          refresh_token: randomBytes(20).toString('hex'),
+          expires_at: '2099-01-01T00:00:00Z',
+        },
         metadata: { index: i },
         end_user: { id: `user-${i}`, email: `user${i}@example.com` },
       }),
@@ -93,9 +102,26 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
   const restarted = await startServer(env);
 
   const health = await load({ origin: restarted.url, path: '/health', concurrency, durationMs });
-  const conn = await load({ origin: restarted.url, path: '/connections/conn-500?provider_config_key=gh', headers: auth, concurrency, durationMs });
-  const health1 = await load({ origin: restarted.url, path: '/health', concurrency: 1, durationMs: durationMs / 2 });
-  const conn1 = await load({ origin: restarted.url, path: '/connections/conn-500?provider_config_key=gh', headers: auth, concurrency: 1, durationMs: durationMs / 2 });
+  const conn = await load({
+    origin: restarted.url,
+    path: '/connections/conn-500?provider_config_key=gh',
+    headers: auth,
+    concurrency,
+    durationMs,
+  });
+  const health1 = await load({
+    origin: restarted.url,
+    path: '/health',
+    concurrency: 1,
+    durationMs: durationMs / 2,
+  });
+  const conn1 = await load({
+    origin: restarted.url,
+    path: '/connections/conn-500?provider_config_key=gh',
+    headers: auth,
+    concurrency: 1,
+    durationMs: durationMs / 2,
+  });
   await stopServer(restarted);
   rmSync(dataDir, { recursive: true, force: true });
   if (schema) {
@@ -116,7 +142,10 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
   ];
 }
 
-const rows = ['| db | measure | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|'];
+const rows = [
+  '| db | measure | concurrency | req/s | p50 ms | p99 ms | errors |',
+  '|---|---|---|---|---|---|---|',
+];
 rows.push(...(await run('sqlite')));
 let pgUp = true;
 try {
@@ -128,5 +157,7 @@ try {
   rows.push(`| postgres | SKIPPED: ${pgBase} unreachable | | | | | |`);
 }
 if (pgUp) rows.push(...(await run('postgres')));
-console.log(`\nbench/api — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure\n`);
+console.log(
+  `\nbench/api — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure\n`,
+);
 console.log(rows.join('\n'));

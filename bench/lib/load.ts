@@ -57,7 +57,13 @@ export async function load(opts: {
   await Promise.all(loops);
   await pool.close();
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: latencies.length, errors, rps: latencies.length / (elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return {
+    requests: latencies.length,
+    errors,
+    rps: latencies.length / (elapsed / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
 }
 
 /** Formats a number with a fixed number of decimals. */

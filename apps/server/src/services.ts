@@ -57,6 +57,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     logs,
     generatedKeys,
     async close() {
+      await connections.flush();
       await activity.close();
       await store.destroy();
     },

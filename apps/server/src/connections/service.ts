@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type InferResult, type SqlBool } from 'kysely';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
+import { prepareQuery } from '../store/prepared.js';
+import { LastFetchedTracker } from './lastFetched.js';
 import type { Store } from '../store/store.js';
 import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
 import {
@@ -87,12 +89,20 @@ export interface PatchConnectionInput {
   webhook_url_override?: string | null | undefined;
 }
 
+type FoundRow = InferResult<ReturnType<ConnectionService['findRowQuery']>>[number];
+
 /** Connections: one end user's credentials for one integration. */
 export class ConnectionService {
   readonly #store: Store;
   readonly #encryptor: Encryptor;
   readonly #integrations: IntegrationService;
   readonly #activity: ActivityLogWriter;
+  readonly #lastFetched: LastFetchedTracker;
+  readonly #findOne: (
+    environmentId: number,
+    connectionId: string,
+    providerConfigKey: string,
+  ) => Promise<FoundRow[]>;
 
   constructor(deps: {
     store: Store;
@@ -104,6 +114,28 @@ export class ConnectionService {
     this.#encryptor = deps.encryptor;
     this.#integrations = deps.integrations;
     this.#activity = deps.activity;
+    this.#lastFetched = new LastFetchedTracker(deps.store);
+    // The credential read is the hottest query of the API: compiled once.
+    this.#findOne = prepareQuery(
+      deps.store,
+      'ferry_find_connection',
+      (environmentId: number, connectionId: string, providerConfigKey: string) =>
+        this.findRowQuery(environmentId, connectionId, providerConfigKey),
+      [-987654321, '\u0000connection', '\u0000integration'],
+    );
+  }
+
+  /** The query behind {@link ConnectionService.findRow}. */
+  findRowQuery(environmentId: number, connectionId: string, providerConfigKey: string) {
+    return this.#baseQuery(environmentId)
+      .select(['c.credentials_enc', 'c.connection_config', 'c.webhook_url_override', 'c.integration_id'])
+      .where('c.connection_id', '=', connectionId)
+      .where('i.unique_key', '=', providerConfigKey);
+  }
+
+  /** Writes pending last-fetched times (on shutdown). */
+  flush(): Promise<void> {
+    return this.#lastFetched.flush();
   }
 
   #baseQuery(environmentId: number) {
@@ -256,12 +288,8 @@ export class ConnectionService {
 
   /** Finds a connection's internal row with decrypted credentials, or undefined. */
   async findRow(environmentId: number, connectionId: string, providerConfigKey: string) {
-    const row = await this.#baseQuery(environmentId)
-      .select(['c.credentials_enc', 'c.connection_config', 'c.webhook_url_override', 'c.integration_id'])
-      .where('c.connection_id', '=', connectionId)
-      .where('i.unique_key', '=', providerConfigKey)
-      .executeTakeFirst();
-    return row;
+    const rows = await this.#findOne(environmentId, connectionId, providerConfigKey);
+    return rows[0];
   }
 
   /**
@@ -285,13 +313,7 @@ export class ConnectionService {
     let lastFetchedAt = r.last_fetched_at === null ? null : toIso(r.last_fetched_at);
     if (opts.touch !== false) {
       lastFetchedAt = nowIso();
-      // last_fetched_at is informative: written without awaiting so a read costs one query.
-      void this.#store.db
-        .updateTable('connections')
-        .set({ last_fetched_at: lastFetchedAt })
-        .where('id', '=', r.id)
-        .execute()
-        .catch(() => undefined);
+      this.#lastFetched.touch(r.id);
     }
     return {
       id: r.id,

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrationProvider } from './migrations.js';
+import { cachingSqlite } from './prepared.js';
 import type { Database as Schema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -12,6 +13,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Schema>;
   readonly dialect: Dialect;
+  /** The pg pool behind Kysely on PostgreSQL, for the few hot queries that run as named statements. */
+  readonly pgPool: pg.Pool | undefined;
   destroy(): Promise<void>;
 }
 
@@ -30,16 +33,15 @@ function sqliteDialect(file: string): SqliteDialect {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
-  return new SqliteDialect({ database });
+  return new SqliteDialect({ database: cachingSqlite(database) });
 }
 
-function postgresDialect(opts: { url: string; schema?: string; maxConnections?: number }): PostgresDialect {
-  const pool = new pg.Pool({
+function postgresPool(opts: { url: string; schema?: string; maxConnections?: number }): pg.Pool {
+  return new pg.Pool({
     connectionString: opts.url,
     max: opts.maxConnections ?? 10,
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
-  return new PostgresDialect({ pool });
 }
 
 /**
@@ -48,8 +50,10 @@ function postgresDialect(opts: { url: string; schema?: string; maxConnections?: 
  */
 export async function createStore(opts: StoreOptions): Promise<Store> {
   const dialect: Dialect = opts.kind;
+  const pgPool = opts.kind === 'postgres' ? postgresPool(opts) : undefined;
   const db = new Kysely<Schema>({
-    dialect: opts.kind === 'sqlite' ? sqliteDialect(opts.file) : postgresDialect(opts),
+    dialect:
+      opts.kind === 'sqlite' ? sqliteDialect(opts.file) : new PostgresDialect({ pool: pgPool as pg.Pool }),
   });
   try {
     if (opts.kind === 'postgres' && opts.schema) {
@@ -80,5 +84,5 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     await db.destroy();
     throw err;
   }
-  return { db, dialect, destroy: () => db.destroy() };
+  return { db, dialect, pgPool, destroy: () => db.destroy() };
 }
