@@ -175,11 +175,80 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+function authFlows(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      // One row per browser auth flow: what it may do, where its result goes, and the result itself, so that any
+      // process can answer the SDK's long-poll.
+      await db.schema
+        .createTable('auth_flows')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
+        .addColumn('provider_config_key', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text')
+        .addColumn('context', t.json, (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('result', t.json)
+        .addColumn('expires_at', t.ts, (c) => c.notNull())
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('auth_flows_expiry').on('auth_flows').column('expires_at').execute();
+
+      // Single-use OAuth state, bound to a browser cookie; deleted when the callback reads it.
+      await db.schema
+        .createTable('oauth_sessions')
+        .addColumn('state', 'text', (c) => c.primaryKey())
+        .addColumn('flow_id', 'text', (c) => c.notNull().references('auth_flows.id').onDelete('cascade'))
+        .addColumn('cookie_hash', 'text', (c) => c.notNull())
+        .addColumn('auth_mode', 'text', (c) => c.notNull())
+        .addColumn('secrets_enc', 'text', (c) => c.notNull())
+        .addColumn('expires_at', t.ts, (c) => c.notNull())
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('oauth_sessions_expiry').on('oauth_sessions').column('expires_at').execute();
+
+      // Connection created / re-authorized / failed: the outbox the auth webhooks are sent from.
+      await db.schema
+        .createTable('auth_events')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
+        .addColumn('provider_config_key', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('auth_mode', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('success', 'integer', (c) => c.notNull())
+        .addColumn('error', t.json)
+        .addColumn('end_user', t.json)
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('auth_events_env_id')
+        .on('auth_events')
+        .columns(['environment_id', 'id'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['auth_events', 'oauth_sessions', 'auth_flows']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  };
+}
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     getMigrations: async () => ({
       '0001_initial': initial(dialect),
+      '0002_auth_flows': authFlows(dialect),
     }),
   };
 }

@@ -94,6 +94,44 @@ export interface OperationMessagesTable {
   created_at: Timestamp;
 }
 
+export interface AuthFlowsTable {
+  id: string;
+  secret_hash: string;
+  environment_id: number;
+  provider_config_key: string;
+  origin: string | null;
+  context: Json;
+  status: string;
+  result: Json;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OAuthSessionsTable {
+  state: string;
+  flow_id: string;
+  cookie_hash: string;
+  auth_mode: string;
+  secrets_enc: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface AuthEventsTable {
+  id: Generated<number>;
+  environment_id: number;
+  provider_config_key: string;
+  provider: string;
+  connection_id: string;
+  auth_mode: string;
+  operation: string;
+  success: number;
+  error: Json;
+  end_user: Json;
+  created_at: Timestamp;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   environments: EnvironmentsTable;
@@ -103,4 +141,7 @@ export interface Database {
   connect_sessions: ConnectSessionsTable;
   operations: OperationsTable;
   operation_messages: OperationMessagesTable;
+  auth_flows: AuthFlowsTable;
+  oauth_sessions: OAuthSessionsTable;
+  auth_events: AuthEventsTable;
 }
