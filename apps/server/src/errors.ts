@@ -17,6 +17,11 @@ export const errorCodes = [
   'unsupported_media_type',
   'connection_test_failed',
   'invalid_credentials',
+  'missing_connect_session_token',
+  'integration_not_allowed',
+  'auth_mode_err',
+  'missing_client_credentials',
+  'token_err',
   'server_error',
 ] as const;
 
@@ -41,6 +46,11 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   connection_test_failed: 400,
   invalid_credentials: 424,
+  missing_connect_session_token: 401,
+  integration_not_allowed: 403,
+  auth_mode_err: 400,
+  missing_client_credentials: 400,
+  token_err: 424,
   server_error: 500,
 };
 
