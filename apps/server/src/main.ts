@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       `Generated an encryption key into ${config.dataDir}/encryption.key (0600). Back it up: without it stored credentials cannot be read. Set FERRY_ENCRYPTION_KEY in production.`,
     );
   }
-  const server = await startServer({ ...config, logger });
+  const server = await startServer({ ...config, logger, refreshSweepMs: 60_000 });
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'PostgreSQL';
   logger.info(
     { url: config.serverUrl, port: server.port, database: where },

@@ -27,6 +27,8 @@ export type StartOptions = Pick<
   database: Parameters<typeof createServices>[0]['database'];
   logger: Logger;
   observeResponses?: ResponseObserver | undefined;
+  /** Interval of the background refresh sweep; off when unset. */
+  refreshSweepMs?: number | undefined;
 };
 
 /** Starts the services and the HTTP server; `close` drains connections, flushes logs and closes the store. */
@@ -47,6 +49,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await services.close();
     throw err;
   }
+  if (opts.refreshSweepMs) services.refresher.startSweep(opts.refreshSweepMs);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 300_000;

@@ -2,6 +2,7 @@ import { loadProviders, type ProviderCatalog } from '@ferry/providers';
 import type { Config } from './config.js';
 import { ConnectSessionService } from './connect/service.js';
 import { ConnectionService } from './connections/service.js';
+import { CredentialRefresher } from './connections/refresh.js';
 import { createEncryptor, type Encryptor } from './crypto/encryption.js';
 import { EnvironmentRegistry, ensureEnvironments, type GeneratedKey } from './environments/service.js';
 import { IntegrationService } from './integrations/service.js';
@@ -18,6 +19,7 @@ export interface Services {
   environments: EnvironmentRegistry;
   integrations: IntegrationService;
   connections: ConnectionService;
+  refresher: CredentialRefresher;
   connectSessions: ConnectSessionService;
   activity: ActivityLogWriter;
   logs: ActivityLogService;
@@ -42,7 +44,8 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   const environments = new EnvironmentRegistry(store);
   const activity = new ActivityLogWriter(store, logger);
   const integrations = new IntegrationService({ store, encryptor, providers, serverUrl: config.serverUrl });
-  const connections = new ConnectionService({ store, encryptor, integrations, activity });
+  const refresher = new CredentialRefresher({ store, encryptor, integrations, providers, activity, logger });
+  const connections = new ConnectionService({ store, encryptor, integrations, activity, refresher });
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
   return {
@@ -52,11 +55,13 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     environments,
     integrations,
     connections,
+    refresher,
     connectSessions,
     activity,
     logs,
     generatedKeys,
     async close() {
+      refresher.stopSweep();
       await connections.flush();
       await activity.close();
       await store.destroy();

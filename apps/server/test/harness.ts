@@ -138,13 +138,17 @@ export async function startTestServer(
  * Runs a block once per database with a server started before and stopped after; `get()` returns it.
  * After the block, every response the server sent must have matched the OpenAPI contract.
  */
-export function describeEachDatabase(name: string, fn: (get: () => TestServer) => void): void {
+export function describeEachDatabase(
+  name: string,
+  fn: (get: () => TestServer) => void,
+  options: { setup?: () => Promise<{ providersFile?: string }> | { providersFile?: string } } = {},
+): void {
   warnSkipped();
   for (const kind of databases) {
     describe(`${name} [${kind}]`, () => {
       let ts: (TestServer & { stop(): Promise<void> }) | undefined;
       beforeAll(async () => {
-        ts = await startTestServer(kind);
+        ts = await startTestServer(kind, (await options.setup?.()) ?? {});
       });
       afterAll(async () => {
         const violations = ts?.violations ?? [];

@@ -6,6 +6,7 @@ import type { IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
 import { prepareQuery } from '../store/prepared.js';
 import { LastFetchedTracker } from './lastFetched.js';
+import type { CredentialRefresher } from './refresh.js';
 import type { Store } from '../store/store.js';
 import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
 import {
@@ -98,6 +99,7 @@ export class ConnectionService {
   readonly #integrations: IntegrationService;
   readonly #activity: ActivityLogWriter;
   readonly #lastFetched: LastFetchedTracker;
+  readonly #refresher: CredentialRefresher;
   readonly #findOne: (
     environmentId: number,
     connectionId: string,
@@ -109,7 +111,9 @@ export class ConnectionService {
     encryptor: Encryptor;
     integrations: IntegrationService;
     activity: ActivityLogWriter;
+    refresher: CredentialRefresher;
   }) {
+    this.#refresher = deps.refresher;
     this.#store = deps.store;
     this.#encryptor = deps.encryptor;
     this.#integrations = deps.integrations;
@@ -232,6 +236,7 @@ export class ConnectionService {
     return this.get(environmentId, connectionId, input.provider_config_key, {
       refreshToken: false,
       touch: false,
+      refresh: false,
     });
   }
 
@@ -300,7 +305,7 @@ export class ConnectionService {
     environmentId: number,
     connectionId: string,
     providerConfigKey: string,
-    opts: { refreshToken: boolean; touch?: boolean },
+    opts: { refreshToken: boolean; forceRefresh?: boolean; touch?: boolean; refresh?: boolean },
   ): Promise<ApiConnectionFull> {
     const r = await this.findRow(environmentId, connectionId, providerConfigKey);
     if (!r)
@@ -308,7 +313,25 @@ export class ConnectionService {
         'unknown_connection',
         `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
       );
-    const credentials = this.#encryptor.decryptJson<StoredCredentials>(r.credentials_enc);
+    const read = this.#encryptor.decryptJson<StoredCredentials>(r.credentials_enc);
+    const stored =
+      opts.refresh === false
+        ? read
+        : await this.#refresher.ensureFresh(
+            {
+              rowId: r.id,
+              environmentId,
+              connectionId: r.connection_id,
+              providerConfigKey: r.unique_key,
+              provider: r.provider,
+              connectionConfig: fromJson<Record<string, unknown>>(r.connection_config),
+              credentials: read,
+              updatedAt: toIso(r.updated_at),
+            },
+            { force: opts.forceRefresh === true },
+          );
+    // `stored` may be shared with concurrent readers of the same refresh: copy before trimming.
+    const credentials = { ...stored };
     if (!opts.refreshToken && 'refresh_token' in credentials) delete credentials.refresh_token;
     let lastFetchedAt = r.last_fetched_at === null ? null : toIso(r.last_fetched_at);
     if (opts.touch !== false) {

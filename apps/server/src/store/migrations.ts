@@ -210,7 +210,11 @@ function authFlows(dialect: Dialect): Migration {
         .addColumn('expires_at', t.ts, (c) => c.notNull())
         .addColumn('created_at', t.ts, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('oauth_sessions_expiry').on('oauth_sessions').column('expires_at').execute();
+      await db.schema
+        .createIndex('oauth_sessions_expiry')
+        .on('oauth_sessions')
+        .column('expires_at')
+        .execute();
 
       // Connection created / re-authorized / failed: the outbox the auth webhooks are sent from.
       await db.schema

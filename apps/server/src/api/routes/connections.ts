@@ -111,6 +111,7 @@ export function connectionsRouter(deps: {
     const q = parse(oneQuery, req.query, 'invalid_query_params');
     const connection = await connections.get(envOf(res).id, id, q.provider_config_key, {
       refreshToken: q.refresh_token ?? false,
+      forceRefresh: q.force_refresh ?? false,
     });
     res.json(connection);
   });
