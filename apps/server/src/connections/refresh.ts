@@ -176,7 +176,7 @@ export class CredentialRefresher {
           last_refresh_failure: unknown;
         }
       | undefined,
-  ): Promise<StoredCredentials> {
+  ): Promise<StoredCredentials | FerryError> {
     if (!row)
       throw new FerryError('unknown_connection', `Connection "${target.connectionId}" no longer exists.`);
     const current = this.#encryptor.decryptJson<StoredCredentials>(row.credentials_enc);
