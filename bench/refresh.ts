@@ -1,0 +1,167 @@
+/**
+ * bench/refresh: latency of `getConnection` during refresh storms — many concurrent reads of one expired token,
+ * of which exactly one reaches the provider — against plain reads of a fresh token on the same server; and the
+ * browser SDK's size next to `@nangohq/frontend`'s.
+ *
+ *   pnpm build && pnpm bench:refresh
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import { fmt } from './lib/load.js';
+
+const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
+const STORMS = Number(process.env.BENCH_STORMS ?? 20);
+const PER_STORM = Number(process.env.BENCH_STORM_SIZE ?? 200);
+const PROVIDER_DELAY_MS = 50;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+// A token endpoint that takes PROVIDER_DELAY_MS to answer, like a real provider.
+let tokenCalls = 0;
+const tokenServer = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    tokenCalls++;
+    setTimeout(() => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: `a-${tokenCalls}`, expires_in: 3600 }));
+    }, PROVIDER_DELAY_MS);
+  });
+});
+await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', r));
+const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-refresh-'));
+const providersFile = join(dataDir, 'providers.yaml');
+writeFileSync(
+  providersFile,
+  `bench-oauth:\n  display_name: Bench\n  auth_mode: OAUTH2\n  authorization_url: ${tokenUrl}\n  token_url: ${tokenUrl}\n  docs: https://example.com\n`,
+);
+const secretKey = randomUUID();
+const port = 20000 + Math.floor(Math.random() * 20000);
+const child: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    FERRY_LOG_LEVEL: 'warn',
+    FERRY_DATA_DIR: dataDir,
+    FERRY_SECRET_KEY: secretKey,
+    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    FERRY_PROVIDERS_FILE: providersFile,
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const origin = `http://127.0.0.1:${port}`;
+for (;;) {
+  try {
+    if ((await fetch(`${origin}/health`)).ok) break;
+  } catch {
+    // starting
+  }
+  await new Promise((r) => setTimeout(r, 10));
+}
+const headers = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
+const pool = new Pool(origin, { connections: PER_STORM });
+async function call(method: string, path: string, body?: unknown): Promise<number> {
+  const res = await pool.request({
+    method: method,
+    path,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  await res.body.dump();
+  return res.statusCode;
+}
+await call('POST', '/integrations', {
+  provider: 'bench-oauth',
+  unique_key: 'bench',
+  credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
+});
+await call('POST', '/connections', {
+  provider_config_key: 'bench',
+  connection_id: 'fresh',
+  credentials: { type: 'OAUTH2', access_token: 't', refresh_token: 'r', expires_at: '2099-01-01T00:00:00Z' },
+});
+
+async function burst(connectionId: string): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: PER_STORM }, async () => {
+      const t0 = performance.now();
+      const status = await call('GET', `/connections/${connectionId}?provider_config_key=bench`);
+      if (status !== 200) throw new Error(`status ${status}`);
+      return performance.now() - t0;
+    }),
+  );
+}
+
+// warm-up, then plain bursts of the fresh token and storms on expired ones, alternating
+await burst('fresh');
+const plain: number[] = [];
+const storm: number[] = [];
+for (let i = 0; i < STORMS; i++) {
+  await call('POST', '/connections', {
+    provider_config_key: 'bench',
+    connection_id: `storm-${i}`,
+    credentials: {
+      type: 'OAUTH2',
+      access_token: 'old',
+      refresh_token: 'r',
+      expires_at: new Date(Date.now() - 1000).toISOString(),
+    },
+  });
+  plain.push(...(await burst('fresh')));
+  storm.push(...(await burst(`storm-${i}`)));
+}
+const exited = new Promise((r) => child.once('exit', r));
+child.kill('SIGTERM');
+await exited;
+await pool.close();
+tokenServer.close();
+rmSync(dataDir, { recursive: true, force: true });
+
+function gzipSizeOfDir(dir: string): number | undefined {
+  if (!existsSync(dir)) return undefined;
+  const js = readdirSync(dir).filter((f) => /\.(m?js)$/.test(f) && statSync(join(dir, f)).isFile());
+  if (js.length === 0) return undefined;
+  return js.reduce((n, f) => n + gzipSync(readFileSync(join(dir, f)), { level: 9 }).length, 0);
+}
+const ours = gzipSizeOfDir(fileURLToPath(new URL('../packages/frontend/dist', import.meta.url)));
+const nangoDir = (() => {
+  const base = fileURLToPath(new URL('../node_modules/.pnpm', import.meta.url));
+  const hit = existsSync(base)
+    ? readdirSync(base).find((d) => d.startsWith('@nangohq+frontend@0.71.10'))
+    : undefined;
+  return hit ? join(base, hit, 'node_modules/@nangohq/frontend/dist') : '';
+})();
+const theirs = gzipSizeOfDir(nangoDir);
+
+console.log(
+  `\nbench/refresh — ${new Date().toISOString()}, node ${process.version}; ${STORMS} storms × ${PER_STORM} concurrent reads, provider answers in ${PROVIDER_DELAY_MS} ms\n`,
+);
+console.log('| measure | p50 ms | p99 ms | max ms |');
+console.log('|---|---|---|---|');
+console.log(
+  `| getConnection, fresh token (baseline, same bursts) | ${fmt(percentile(plain, 50))} | ${fmt(percentile(plain, 99))} | ${fmt(Math.max(...plain))} |`,
+);
+console.log(
+  `| getConnection during a refresh storm | ${fmt(percentile(storm, 50))} | ${fmt(percentile(storm, 99))} | ${fmt(Math.max(...storm))} |`,
+);
+console.log(
+  `\nrefresh requests that reached the provider: ${tokenCalls} for ${STORMS} storms (exactly one per storm is right)`,
+);
+console.log(
+  `@ferry/frontend dist, gzip: ${ours === undefined ? 'not built' : `${fmt(ours / 1024)} KB`}; @nangohq/frontend@0.71.10 dist, gzip: ${theirs === undefined ? 'not installed' : `${fmt(theirs / 1024)} KB`}`,
+);
