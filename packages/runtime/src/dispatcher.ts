@@ -2,23 +2,26 @@ import ivm from 'isolated-vm';
 import type { RunError, RuntimeErrorCode } from './errors.js';
 import type { LogLine, RuntimeHost, ScriptRecord } from './host.js';
 import type { RunLimits } from './limits.js';
-
-/** The reply envelope the isolate's bridge expects. */
-export interface Reply {
-  v?: unknown;
-  e?: { code: string; message: string; fatal?: boolean };
-}
+import { ERROR_PREFIX } from './sandbox/protocol.js';
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 type Args = unknown[];
+type HostFunction = (op: string, args: Args, logs?: LogLine[]) => Promise<unknown> | unknown;
+
+/** An error for the isolate's bridge, its code and message encoded in the message (they cross as text). */
+function refusal(code: string, message: string, fatal: boolean): Promise<never> {
+  return Promise.reject(new Error(ERROR_PREFIX + JSON.stringify({ code, message, fatal })));
+}
 
 /**
  * The host end of one run's bridge: receives every call the isolate makes, enforces the limits a
- * script could otherwise get around (calls in flight, log lines, timers, batch sizes), forwards to the
- * {@link RuntimeHost}, and wraps results and failures in a {@link Reply}.
+ * script could otherwise get around (calls in flight, log lines, timers, batch sizes) and forwards to
+ * the {@link RuntimeHost}. A host method's promise goes back to the isolate as is (no extra promise hop:
+ * each one shows in the round trip); refusals are rejections whose message carries the error code, and
+ * anything else the host throws arrives as `host_error`.
  */
 export class Dispatcher {
-  readonly ref: ivm.Reference<(op: string, args: Args, logs?: LogLine[]) => Promise<Reply>>;
+  readonly ref: ivm.Reference<HostFunction>;
   /** The first limit breach; it ends the run whatever the script does next. */
   fatal: RunError | undefined;
   hostCalls = 0;
@@ -31,18 +34,22 @@ export class Dispatcher {
   private logLines = 0;
   private logChain: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly settle = (): void => {
+    this.inFlight--;
+    this.outstanding--;
+  };
 
   constructor(
     private readonly host: RuntimeHost,
     private readonly limits: RunLimits,
   ) {
-    this.ref = new ivm.Reference((op: string, args: Args, logs?: LogLine[]) => this.dispatch(op, args, logs));
+    this.ref = new ivm.Reference<HostFunction>((op, args, logs) => this.dispatch(op, args, logs));
   }
 
-  /** Records a limit breach (the first one wins) and returns its reply. */
-  breach(code: RuntimeErrorCode, message: string): Reply {
+  /** Records a limit breach (the first one wins) and returns the refusal to send. */
+  breach(code: RuntimeErrorCode, message: string): Promise<never> {
     this.fatal ??= { code, message };
-    return { e: { code: this.fatal.code, message: this.fatal.message, fatal: true } };
+    return refusal(this.fatal.code, this.fatal.message, true);
   }
 
   /** Sends log lines to the host in order; also called with the lines left at the end of the run. */
@@ -79,98 +86,100 @@ export class Dispatcher {
     this.ref.release();
   }
 
-  private async dispatch(op: string, args: Args, logs?: LogLine[]): Promise<Reply> {
+  private dispatch(op: string, args: Args, logs?: LogLine[]): Promise<unknown> | null {
     this.hostCalls++;
     if (this.closed) {
       this.dirty = true;
-      return { e: { code: 'isolate_failure', message: 'The run has ended', fatal: true } };
+      return refusal('isolate_failure', 'The run has ended', true);
     }
-    if (logs) await this.log(logs);
-    const fatal = this.fatal as RunError | undefined;
-    if (fatal) return this.breach(fatal.code, fatal.message);
-    if (op === 'log') return { v: null };
+    if (logs) void this.log(logs);
+    if (this.fatal) return this.breach(this.fatal.code, this.fatal.message);
+    if (op === 'log') return null;
     if (op === 'sleep') return this.sleep(Number(args[0]) || 0);
+    const invalid = this.validate(op, args);
+    if (invalid) return invalid;
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {
       return this.breach('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`);
     }
     this.inFlight++;
     this.outstanding++;
+    let pending: Promise<unknown>;
     try {
-      return await this.forward(op, args);
+      pending = Promise.resolve(this.forward(op, args));
     } catch (error) {
-      return { e: { code: 'host_error', message: error instanceof Error ? error.message : String(error) } };
-    } finally {
-      this.inFlight--;
-      this.outstanding--;
+      pending = Promise.reject(error as Error);
     }
+    // Registered before isolated-vm's own handlers, so the counts are down when the isolate resumes.
+    pending.then(this.settle, this.settle);
+    return pending;
   }
 
-  private sleep(ms: number): Promise<Reply> | Reply {
+  private sleep(ms: number): Promise<unknown> {
     if (this.timers.size >= this.limits.maxTimers) return this.breach('too_many_timers', `More than ${this.limits.maxTimers} pending timers`);
     this.outstanding++;
-    return new Promise<Reply>((resolve) => {
+    return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         this.outstanding--;
-        resolve({ v: null });
+        resolve(null);
       }, ms);
       this.timers.add(timer);
     });
   }
 
-  private records(op: string, value: unknown): ScriptRecord[] | Reply {
-    if (!Array.isArray(value)) return { e: { code: 'invalid_record', message: `${op}: records must be an array` } };
-    if (value.length > this.limits.recordsPerHostCall) {
-      return this.breach('batch_too_large', `${op}: ${value.length} records in one host call, more than ${this.limits.recordsPerHostCall}`);
+  /** Checks what the isolate side already checked, for the calls whose size matters to the host. */
+  private validate(op: string, args: Args): Promise<never> | undefined {
+    if (op === 'batchSave' || op === 'batchUpdate' || op === 'batchDelete') {
+      const records = args[1];
+      if (!Array.isArray(records)) return refusal('invalid_record', `${op}: records must be an array`, false);
+      if (records.length > this.limits.recordsPerHostCall) {
+        return this.breach('batch_too_large', `${op}: ${records.length} records in one host call, more than ${this.limits.recordsPerHostCall}`);
+      }
+      for (const record of records as Partial<ScriptRecord>[]) {
+        const id = record?.id;
+        if (typeof id !== 'string' && typeof id !== 'number') return refusal('invalid_record', `${op}: a record has no id`, false);
+      }
+    } else if (op === 'getRecordsByIds') {
+      const ids = args[1];
+      if (!Array.isArray(ids) || ids.length > 100) return this.breach('batch_too_large', 'getRecordsByIds: more than 100 ids in one host call');
     }
-    for (const record of value as Partial<ScriptRecord>[]) {
-      const id = record?.id;
-      if (typeof id !== 'string' && typeof id !== 'number') return { e: { code: 'invalid_record', message: `${op}: a record has no id` } };
-    }
-    return value as ScriptRecord[];
+    return undefined;
   }
 
-  private async forward(op: string, args: Args): Promise<Reply> {
+  private forward(op: string, args: Args): Promise<unknown> {
     const host = this.host;
     const [a, b] = args as [never, never];
     switch (op) {
       case 'proxy':
-        return { v: await host.proxy(a) };
+        return host.proxy(a);
       case 'batchSave':
       case 'batchUpdate':
-      case 'batchDelete': {
-        const records = this.records(op, b);
-        if (!Array.isArray(records)) return records;
-        await host[op](String(a), records);
-        return { v: null };
-      }
-      case 'getRecordsByIds': {
-        const ids = args[1];
-        if (!Array.isArray(ids) || ids.length > 100) return this.breach('batch_too_large', 'getRecordsByIds: more than 100 ids in one host call');
-        return { v: await host.getRecordsByIds(String(a), ids.map(String)) };
-      }
+      case 'batchDelete':
+        return host[op](String(a), b);
+      case 'getRecordsByIds':
+        return host.getRecordsByIds(String(a), (b as unknown[]).map(String));
       case 'setMetadata':
-        return { v: await host.setMetadata(a) };
+        return host.setMetadata(a);
       case 'updateMetadata':
-        return { v: await host.updateMetadata(a) };
+        return host.updateMetadata(a);
       case 'getConnection':
-        return { v: await host.getConnection(a ?? {}) };
+        return host.getConnection(a ?? {});
       case 'getCheckpoint':
-        return { v: await host.getCheckpoint() };
+        return host.getCheckpoint();
       case 'saveCheckpoint':
-        return { v: await host.saveCheckpoint(a) };
+        return host.saveCheckpoint(a);
       case 'clearCheckpoint':
-        return { v: await host.clearCheckpoint() };
+        return host.clearCheckpoint();
       case 'trackDeletesStart':
-        return { v: await host.trackDeletesStart(String(a)) };
+        return host.trackDeletesStart(String(a));
       case 'trackDeletesEnd':
-        return { v: await host.trackDeletesEnd(String(a)) };
+        return host.trackDeletesEnd(String(a));
       case 'setMergingStrategy':
-        return { v: await host.setMergingStrategy(String(a), b) };
+        return host.setMergingStrategy(String(a), b);
       case 'getEnvironmentVariables':
-        return { v: await host.getEnvironmentVariables() };
+        return host.getEnvironmentVariables();
       default:
-        return { e: { code: 'script_runtime_error', message: `Unknown host operation "${op}"` } };
+        return Promise.reject(new Error(`Unknown host operation "${op}"`));
     }
   }
 }

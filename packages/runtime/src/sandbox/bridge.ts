@@ -1,5 +1,6 @@
 import { sandboxError, type SandboxError } from './errors.js';
-import type { HostReference, HostReply, SandboxLimits } from './ivm.js';
+import type { HostReference, SandboxLimits } from './ivm.js';
+import { ERROR_PREFIX } from './protocol.js';
 
 /** A log line as it is buffered in the isolate. */
 export interface BufferedLine {
@@ -39,18 +40,27 @@ export class Bridge {
     return this.fatal;
   }
 
-  /** Calls host operation `op`; rejects with the host's error (code `host_error` when it threw). */
-  async call(op: string, args: unknown[]): Promise<unknown> {
-    if (this.fatal) throw this.fatal;
+  /**
+   * Calls host operation `op`; `map` runs on the value in the same promise hop. Rejects with the host's
+   * refusal (a limit breach is sticky) or with `host_error` when a host method threw. Written with
+   * `then` rather than async functions: each promise hop shows in the round trip.
+   */
+  call(op: string, args: unknown[], map?: (value: unknown) => unknown): Promise<unknown> {
+    if (this.fatal) return Promise.reject(this.fatal);
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {
-      throw this.fail('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`);
+      return Promise.reject(this.fail('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`));
     }
     this.inFlight++;
-    try {
-      return await this.send(op, args);
-    } finally {
-      this.inFlight--;
-    }
+    return this.send(op, args).then(
+      (value) => {
+        this.inFlight--;
+        return map ? map(value) : value;
+      },
+      (error: unknown) => {
+        this.inFlight--;
+        return this.refused(error);
+      },
+    );
   }
 
   /**
@@ -67,7 +77,7 @@ export class Bridge {
       () => void this.timers--,
       (error: unknown) => {
         this.timers--;
-        throw error;
+        return this.refused(error);
       },
     );
   }
@@ -94,14 +104,17 @@ export class Bridge {
     return lines;
   }
 
-  private async send(op: string, args: unknown[]): Promise<unknown> {
+  private send(op: string, args: unknown[]): Promise<unknown> {
     const logs = this.lines.length > 0 ? this.takeLines() : undefined;
-    const reply = (await this.#host.apply(undefined, [op, args, logs], options)) as HostReply;
-    if (reply.e) {
-      const error = sandboxError(reply.e.code, reply.e.message);
-      if (reply.e.fatal) this.fatal ??= error;
-      throw error;
-    }
-    return reply.v;
+    return this.#host.apply(undefined, [op, args, logs], options);
   }
+
+  private readonly refused = (thrown: unknown): never => {
+    const message = thrown instanceof Error ? thrown.message : String(thrown);
+    if (!message.startsWith(ERROR_PREFIX)) throw sandboxError('host_error', message);
+    const { code, message: text, fatal } = JSON.parse(message.slice(ERROR_PREFIX.length)) as { code: string; message: string; fatal: boolean };
+    const error = sandboxError(code, text);
+    if (fatal) this.fatal ??= error;
+    throw error;
+  };
 }

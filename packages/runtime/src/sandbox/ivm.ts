@@ -7,12 +7,6 @@ export interface HostReference {
   ): Promise<unknown>;
 }
 
-/** What the host answers to every call: a value or an error envelope. */
-export interface HostReply {
-  v?: unknown;
-  e?: { code: string; message: string; fatal?: boolean };
-}
-
 /** The limits the isolate side needs (the host enforces them again). */
 export interface SandboxLimits {
   maxLogLineBytes: number;

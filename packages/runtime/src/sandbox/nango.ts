@@ -51,30 +51,38 @@ export class NangoAction {
   }
 
   /** Sends a request through the host's proxy; a status ≥ 400 throws an AxiosError-like error. */
-  async proxy<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  proxy<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, undefined) as Promise<ProxyResponse & { data: T }>;
   }
-  async get<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  get<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, 'GET') as Promise<ProxyResponse & { data: T }>;
   }
-  async post<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  post<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, 'POST') as Promise<ProxyResponse & { data: T }>;
   }
-  async put<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  put<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, 'PUT') as Promise<ProxyResponse & { data: T }>;
   }
-  async patch<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  patch<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, 'PATCH') as Promise<ProxyResponse & { data: T }>;
   }
-  async delete<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
+  delete<T = unknown>(config: ProxyConfig): Promise<ProxyResponse & { data: T }> {
     return this.send(config, 'DELETE') as Promise<ProxyResponse & { data: T }>;
   }
 
-  private async send(config: ProxyConfig, method: string | undefined): Promise<ProxyResponse> {
-    const request = toHostRequest(method ? { ...config, method } : config);
-    const response = (await internalsOf(this).bridge.call('proxy', [request])) as ProxyResponse;
-    if (response.status >= 400) throw httpError(response, request);
-    return response;
+  // Not async, to keep promise hops off the hot path; a TypeError on misuse still becomes a rejection.
+  private send(config: ProxyConfig, method: string | undefined): Promise<ProxyResponse> {
+    let request: Record<string, unknown>;
+    try {
+      request = toHostRequest(config, method);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return internalsOf(this).bridge.call('proxy', [request], (value) => {
+      const response = value as ProxyResponse;
+      if (response.status >= 400) throw httpError(response, request);
+      return response;
+    }) as Promise<ProxyResponse>;
   }
 
   /** Yields pages of `config.endpoint`, with the provider's `proxy.paginate` defaults merged in. */

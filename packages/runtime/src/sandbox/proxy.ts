@@ -33,10 +33,10 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
  * Turns a script's proxy configuration into the host request: plain data only, method upper-cased,
  * params as a flat object. Throws TypeError on misuse, as Nango's SDK would.
  */
-export function toHostRequest(config: ProxyConfig, defaultMethod = 'GET'): Record<string, unknown> {
+export function toHostRequest(config: ProxyConfig, forceMethod?: string): Record<string, unknown> {
   if (!isPlainObject(config)) throw new TypeError('proxy: the configuration must be an object');
   if (typeof config.endpoint !== 'string' || config.endpoint === '') throw new TypeError('proxy: "endpoint" is required');
-  const method = String(config.method ?? defaultMethod).toUpperCase();
+  const method = forceMethod ?? (config.method === undefined ? 'GET' : String(config.method).toUpperCase());
   if (!METHODS.has(method)) throw new TypeError(`proxy: unsupported method "${method}"`);
   const request: Record<string, unknown> = { method, endpoint: config.endpoint };
   if (config.params !== undefined) {
@@ -54,9 +54,10 @@ export function toHostRequest(config: ProxyConfig, defaultMethod = 'GET'): Recor
     request.headers = headers;
   }
   if (config.data !== undefined) request.data = toPlain(config.data, 'script_runtime_error', true);
-  for (const key of ['baseUrlOverride', 'responseType', 'connectionId', 'providerConfigKey'] as const) {
-    if (typeof config[key] === 'string') request[key] = config[key];
-  }
+  if (typeof config.baseUrlOverride === 'string') request.baseUrlOverride = config.baseUrlOverride;
+  if (typeof config.responseType === 'string') request.responseType = config.responseType;
+  if (typeof config.connectionId === 'string') request.connectionId = config.connectionId;
+  if (typeof config.providerConfigKey === 'string') request.providerConfigKey = config.providerConfigKey;
   if (typeof config.retries === 'number') request.retries = config.retries;
   if (typeof config.decompress === 'boolean') request.decompress = config.decompress;
   if (Array.isArray(config.retryOn)) request.retryOn = config.retryOn.map(Number);
