@@ -1,9 +1,9 @@
 import { sandboxError } from './errors.js';
 import { internalsOf, NangoAction } from './nango.js';
-import { assignIsSafe, toPlain } from './plain.js';
+import { toPlainEach } from './plain.js';
 
 type RecordLike = Record<string, unknown>;
-const { push, slice } = Array.prototype;
+const { slice } = Array.prototype;
 const { apply } = Reflect;
 
 /** Nango's NangoSync: NangoAction plus records, delete tracking, lastSyncDate and variant. */
@@ -80,10 +80,9 @@ export class NangoSync extends NangoAction {
   private async write(op: string, records: unknown, model: string): Promise<boolean> {
     this.checkBatch(records, model, op);
     if (records.length === 0) return true;
-    const plain: RecordLike[] = [];
-    const safe = assignIsSafe();
-    for (let i = 0; i < records.length; i++) {
-      const record = toPlain(records[i], 'invalid_record', false, safe) as RecordLike | null;
+    const plain = toPlainEach(records, 'invalid_record') as (RecordLike | null)[];
+    for (let i = 0; i < plain.length; i++) {
+      const record = plain[i];
       if (typeof record !== 'object' || record === null || Array.isArray(record)) {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} is not an object`);
       }
@@ -91,7 +90,6 @@ export class NangoSync extends NangoAction {
       if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} has no id`);
       }
-      apply(push, plain, [record]);
     }
     const size = internalsOf(this).bridge.limits.recordsPerHostCall;
     for (let i = 0; i < plain.length; i += size) {

@@ -31,71 +31,105 @@ function put(target: object, key: string | number, value: unknown): void {
   defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+interface Walk {
+  code: string;
+  binary: boolean;
+  safe: boolean;
+  /** The objects being copied, outermost first: a cycle is an object met again on this path. */
+  path: object[];
+}
+
+function fail(walk: Walk, why: string): never {
+  throw sandboxError(walk.code, why);
+}
+
+// One plain recursive function (no closures per call): it runs for every field of every record.
+function copy(v: unknown, key: string | number, walk: Walk): unknown {
+  if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    v = (v as { toJSON(key: string): unknown }).toJSON(String(key));
+  }
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : null;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'bigint':
+      return fail(walk, `a bigint is not JSON data (at "${key}")`);
+    case 'object':
+      break;
+  }
+  if (v === null) return null;
+  const obj = v as object;
+  if (walk.binary && (isView(obj) || obj instanceof ArrayBuffer)) {
+    return isView(obj) ? new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength).slice() : new Uint8Array(obj.slice(0));
+  }
+  const path = walk.path;
+  const depth = path.length;
+  if (depth >= MAX_DEPTH) fail(walk, `nested deeper than ${MAX_DEPTH} levels`);
+  for (let i = 0; i < depth; i++) if (path[i] === obj) fail(walk, `a cycle at "${key}"`);
+  path[depth] = obj;
+  let out: unknown;
+  if (isArray(obj)) {
+    const n = obj.length;
+    const arr: unknown[] = walk.safe ? new Array(n) : [];
+    for (let i = 0; i < n; i++) {
+      let item = copy(obj[i], i, walk);
+      if (item === undefined) item = null;
+      if (walk.safe) arr[i] = item;
+      else put(arr, i, item);
+    }
+    out = arr;
+  } else {
+    // Spread reads each own enumerable property once (getters and Proxy traps included) into a fresh
+    // plain object of the same shape, without calling setters; only non-primitive values are revisited.
+    const rec: Record<string, unknown> = { ...(obj as Record<string, unknown>) };
+    const ks = keys(rec);
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i] as string;
+      const field = rec[k];
+      const t = typeof field;
+      if (t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(field))) continue;
+      const item = copy(field, k, walk);
+      if (item === undefined) delete rec[k];
+      else rec[k] = item;
+    }
+    out = rec;
+  }
+  path.length = depth;
+  return out;
+}
+
 /**
  * Copies `value` as `JSON.parse(JSON.stringify(value))` would (toJSON and Dates honoured, undefined and
  * functions dropped from objects, non-finite numbers as null), but throws `code` on cycles, bigints and
  * nesting past 64 levels, and reads every property once, so getters and Proxy traps cannot change what
- * the host receives. With `binary`, typed arrays and ArrayBuffers pass as Uint8Array.
+ * the host receives. With `binary`, typed arrays and ArrayBuffers pass as Uint8Array. Pass `safe` (from
+ * {@link assignIsSafe}) when copying many values in a row.
  */
 export function toPlain(value: unknown, code: string, binary = false, safe = assignIsSafe()): unknown {
-  const stack: object[] = [];
-  const fail = (why: string): never => {
-    throw sandboxError(code, why);
-  };
-  const walk = (v: unknown, key: string): unknown => {
-    if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      v = (v as { toJSON(key: string): unknown }).toJSON(key);
-    }
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return v;
-      case 'number':
-        return Number.isFinite(v) ? v : null;
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        return undefined;
-      case 'bigint':
-        return fail(`a bigint is not JSON data (at "${key}")`);
-      case 'object':
-        break;
-    }
-    if (v === null) return null;
-    const obj = v as object;
-    if (binary && (isView(obj) || obj instanceof ArrayBuffer)) {
-      return isView(obj) ? new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength).slice() : new Uint8Array(obj.slice(0));
-    }
-    if (stack.length >= MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
-    for (let i = 0; i < stack.length; i++) if (stack[i] === obj) fail(`a cycle at "${key}"`);
-    stack.push(obj);
-    let out: unknown;
-    if (isArray(obj)) {
-      const n = obj.length;
-      const arr: unknown[] = safe ? new Array(n) : [];
-      for (let i = 0; i < n; i++) {
-        const item = walk(obj[i], String(i));
-        if (safe) arr[i] = item === undefined ? null : item;
-        else put(arr, i, item === undefined ? null : item);
-      }
-      out = arr;
-    } else {
-      const rec: Record<string, unknown> = {};
-      const ks = keys(obj);
-      for (let i = 0; i < ks.length; i++) {
-        const k = ks[i] as string;
-        const item = walk((obj as Record<string, unknown>)[k], k);
-        if (item !== undefined) {
-          if (safe && k !== '__proto__') rec[k] = item;
-          else put(rec, k, item);
-        }
-      }
-      out = rec;
-    }
-    stack.pop();
-    return out;
-  };
-  return walk(value, '');
+  return copy(value, '', { code, binary, safe, path: [] });
+}
+
+/**
+ * Copies each of `values` as {@link toPlain} does (with `code` on failure), sharing one walk state:
+ * the loop that runs for every record of a batch.
+ */
+export function toPlainEach(values: readonly unknown[], code: string): unknown[] {
+  const walk: Walk = { code, binary: false, safe: assignIsSafe(), path: [] };
+  const n = values.length;
+  const out: unknown[] = walk.safe ? new Array(n) : [];
+  for (let i = 0; i < n; i++) {
+    walk.path.length = 0;
+    const item = copy(values[i], i, walk);
+    if (walk.safe) out[i] = item;
+    else put(out, i, item);
+  }
+  return out;
 }
 
 /** True for `{}`-like objects (not arrays, dates, class instances). */
