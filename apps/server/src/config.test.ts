@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       FERRY_SERVER_URL: 'https://ferry.example.com/',
       FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     });
-    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h/db', maxConnections: 10 });
     expect(c.port).toBe(8080);
     expect(c.serverUrl).toBe('https://ferry.example.com');
   });

@@ -16,6 +16,7 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   FERRY_DATA_DIR: z.string().default('.ferry'),
   FERRY_DATABASE_URL: z.string().optional(),
+  FERRY_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   FERRY_ENCRYPTION_KEY: base64Key.optional(),
   FERRY_PREVIOUS_ENCRYPTION_KEYS: z
     .string()
@@ -45,7 +46,7 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; maxConnections: number };
   encryptionKey: string;
   previousEncryptionKeys: string[];
   /** Set when the key was generated into the data folder (embedded mode); the caller warns. */
@@ -95,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dbUrl = e.FERRY_DATABASE_URL;
   const database: Config['database'] =
     dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)
-      ? { kind: 'postgres', url: dbUrl }
+      ? { kind: 'postgres', url: dbUrl, maxConnections: e.FERRY_DATABASE_POOL_SIZE }
       : {
           kind: 'sqlite',
           file: dbUrl ? resolve(dbUrl.replace(/^sqlite:(\/\/)?/, '')) : join(dataDir, 'ferry.db'),
