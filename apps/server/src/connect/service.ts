@@ -5,6 +5,7 @@ import type { IntegrationService } from '../integrations/service.js';
 import type { Store } from '../store/store.js';
 import { fromJson, toIso, toJson } from '../store/values.js';
 import {
+  endUserColumns,
   toApiEndUser,
   upsertEndUser,
   type ApiEndUser,
@@ -162,12 +163,7 @@ export class ConnectSessionService {
         's.tags',
         's.reconnect_connection_id',
         's.expires_at',
-        'u.end_user_id',
-        'u.email',
-        'u.display_name',
-        'u.tags as end_user_tags',
-        'u.organization_id',
-        'u.organization_display_name',
+        ...endUserColumns,
       ])
       .where('s.token_hash', '=', hashSecret(token))
       .executeTakeFirst();

@@ -26,6 +26,16 @@ export interface ApiEndUser {
   organization: { id: string; display_name: string | null } | null;
 }
 
+/** The end-user columns (table alias `u`) that {@link toApiEndUser} reads. */
+export const endUserColumns = [
+  'u.end_user_id',
+  'u.email',
+  'u.display_name',
+  'u.tags as end_user_tags',
+  'u.organization_id',
+  'u.organization_display_name',
+] as const;
+
 /** Creates or updates an end user by its external id and returns its row id. */
 export async function upsertEndUser(
   db: Kysely<Database>,

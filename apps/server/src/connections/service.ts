@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Expression, type InferResult, type SqlBool } from 'kysely';
+import { sql, type Expression, type InferResult, type Kysely, type SqlBool } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { IntegrationService } from '../integrations/service.js';
@@ -17,6 +18,7 @@ import {
   type StoredCredentials,
 } from './credentials.js';
 import {
+  endUserColumns,
   toApiEndUser,
   upsertEndUser,
   type ApiEndUser,
@@ -90,6 +92,30 @@ export interface PatchConnectionInput {
   webhook_url_override?: string | null | undefined;
 }
 
+/** Finds a connection's id and metadata by its public keys. @throws unknown_connection */
+async function requireConnection(
+  db: Kysely<Database>,
+  environmentId: number,
+  connectionId: string,
+  providerConfigKey: string,
+): Promise<{ id: number; metadata: unknown }> {
+  const row = await db
+    .selectFrom('connections as c')
+    .innerJoin('integrations as i', 'i.id', 'c.integration_id')
+    .select(['c.id', 'c.metadata'])
+    .where('c.environment_id', '=', environmentId)
+    .where('c.connection_id', '=', connectionId)
+    .where('i.unique_key', '=', providerConfigKey)
+    .executeTakeFirst();
+  if (!row) {
+    throw new FerryError(
+      'unknown_connection',
+      `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
+    );
+  }
+  return row;
+}
+
 type FoundRow = InferResult<ReturnType<ConnectionService['findRowQuery']>>[number];
 
 /** Connections: one end user's credentials for one integration. */
@@ -159,12 +185,7 @@ export class ConnectionService {
         'c.last_fetched_at',
         'i.unique_key',
         'i.provider',
-        'u.end_user_id',
-        'u.email',
-        'u.display_name',
-        'u.tags as end_user_tags',
-        'u.organization_id',
-        'u.organization_display_name',
+        ...endUserColumns,
       ]);
   }
 
@@ -357,20 +378,7 @@ export class ConnectionService {
   }
 
   async #requireId(environmentId: number, connectionId: string, providerConfigKey: string): Promise<number> {
-    const row = await this.#store.db
-      .selectFrom('connections as c')
-      .innerJoin('integrations as i', 'i.id', 'c.integration_id')
-      .select('c.id')
-      .where('c.environment_id', '=', environmentId)
-      .where('c.connection_id', '=', connectionId)
-      .where('i.unique_key', '=', providerConfigKey)
-      .executeTakeFirst();
-    if (!row)
-      throw new FerryError(
-        'unknown_connection',
-        `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
-      );
-    return row.id;
+    return (await requireConnection(this.#store.db, environmentId, connectionId, providerConfigKey)).id;
   }
 
   /** Updates the end user, tags or webhook URL override. @throws unknown_connection */
@@ -422,19 +430,7 @@ export class ConnectionService {
   ): Promise<void> {
     await this.#store.db.transaction().execute(async (trx) => {
       for (const connectionId of connectionIds) {
-        const row = await trx
-          .selectFrom('connections as c')
-          .innerJoin('integrations as i', 'i.id', 'c.integration_id')
-          .select(['c.id', 'c.metadata'])
-          .where('c.environment_id', '=', environmentId)
-          .where('c.connection_id', '=', connectionId)
-          .where('i.unique_key', '=', providerConfigKey)
-          .executeTakeFirst();
-        if (!row)
-          throw new FerryError(
-            'unknown_connection',
-            `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
-          );
+        const row = await requireConnection(trx, environmentId, connectionId, providerConfigKey);
         const next = merge
           ? { ...(fromJson<Record<string, unknown> | null>(row.metadata) ?? {}), ...metadata }
           : metadata;

@@ -59,6 +59,15 @@ export interface IncludeOptions {
   credentials?: boolean;
 }
 
+function duplicateOr(err: unknown, uniqueKey: unknown): unknown {
+  return isUniqueViolation(err)
+    ? new FerryError(
+        'duplicate_integration',
+        `An integration with unique key "${String(uniqueKey)}" already exists.`,
+      )
+    : err;
+}
+
 /** Integrations: one provider configured with its OAuth app credentials, per environment. */
 export class IntegrationService {
   readonly #store: Store;
@@ -201,12 +210,7 @@ export class IntegrationService {
         .executeTakeFirstOrThrow();
       return this.#toDomain(row);
     } catch (err) {
-      if (isUniqueViolation(err))
-        throw new FerryError(
-          'duplicate_integration',
-          `An integration with unique key "${input.unique_key}" already exists.`,
-        );
-      throw err;
+      throw duplicateOr(err, input.unique_key);
     }
   }
 
@@ -232,12 +236,7 @@ export class IntegrationService {
         .executeTakeFirstOrThrow();
       return this.#toDomain(row);
     } catch (err) {
-      if (isUniqueViolation(err))
-        throw new FerryError(
-          'duplicate_integration',
-          `An integration with unique key "${String(input.unique_key)}" already exists.`,
-        );
-      throw err;
+      throw duplicateOr(err, String(input.unique_key));
     }
   }
 

@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { OperationsTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { fromJson, toIso } from '../store/values.js';
 import { FerryError } from '../errors.js';
@@ -37,6 +39,21 @@ export interface OperationFilter {
   status?: string | undefined;
   connectionId?: string | undefined;
   integration?: string | undefined;
+}
+
+function toApiOperation(r: Selectable<OperationsTable>, environment: string): ApiOperation {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    status: r.status,
+    environment,
+    integration: r.integration,
+    connection_id: r.connection_id,
+    started_at: toIso(r.started_at),
+    ended_at: toIso(r.ended_at),
+    meta: fromJson<Record<string, unknown> | null>(r.meta),
+  };
 }
 
 function encodeCursor(parts: (string | number)[]): string {
@@ -99,18 +116,7 @@ export class ActivityLogService {
     const page = rows.slice(0, f.limit);
     const last = page.at(-1);
     return {
-      data: page.map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        name: r.name,
-        status: r.status,
-        environment: env.name,
-        integration: r.integration,
-        connection_id: r.connection_id,
-        started_at: toIso(r.started_at),
-        ended_at: toIso(r.ended_at),
-        meta: fromJson<Record<string, unknown> | null>(r.meta),
-      })),
+      data: page.map((r) => toApiOperation(r, env.name)),
       next_cursor: rows.length > f.limit && last ? encodeCursor([toIso(last.started_at), last.id]) : null,
     };
   }
@@ -125,18 +131,7 @@ export class ActivityLogService {
       .where('id', '=', id)
       .executeTakeFirst();
     if (!r) throw new FerryError('not_found', `No operation with id ${id}.`);
-    return {
-      id: r.id,
-      kind: r.kind,
-      name: r.name,
-      status: r.status,
-      environment: env.name,
-      integration: r.integration,
-      connection_id: r.connection_id,
-      started_at: toIso(r.started_at),
-      ended_at: toIso(r.ended_at),
-      meta: fromJson<Record<string, unknown> | null>(r.meta),
-    };
+    return toApiOperation(r, env.name);
   }
 
   /** Lists an operation's messages oldest first. @throws not_found */
