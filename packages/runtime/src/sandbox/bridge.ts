@@ -1,6 +1,7 @@
 import { sandboxError, type SandboxError } from './errors.js';
 import type { HostReference, SandboxLimits } from './ivm.js';
 import { ERROR_PREFIX } from './protocol.js';
+import { httpError } from './proxy.js';
 
 /** A log line as it is buffered in the isolate. */
 export interface BufferedLine {
@@ -41,26 +42,36 @@ export class Bridge {
   }
 
   /**
-   * Calls host operation `op`; `map` runs on the value in the same promise hop. Rejects with the host's
-   * refusal (a limit breach is sticky) or with `host_error` when a host method threw. Written with
-   * `then` rather than async functions: each promise hop shows in the round trip.
+   * Calls host operation `op`. With `request` (a proxy call), a response status ≥ 400 rejects with an
+   * AxiosError-like error. Rejects with the host's refusal (a limit breach is sticky) or with
+   * `host_error` when a host method threw. Written with `then` and no closures per call: each promise
+   * hop and allocation shows in the round trip.
    */
-  call(op: string, args: unknown[], map?: (value: unknown) => unknown): Promise<unknown> {
+  call(op: string, args: unknown[], request?: Record<string, unknown>): Promise<unknown> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {
       return Promise.reject(this.fail('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`));
     }
     this.inFlight++;
-    return this.send(op, args).then(
-      (value) => {
-        this.inFlight--;
-        return map ? map(value) : value;
-      },
-      (error: unknown) => {
-        this.inFlight--;
-        return this.refused(error);
-      },
-    );
+    const sent = this.send(op, args);
+    return request ? sent.then((value) => this.httpReply(value, request), this.failed) : sent.then(this.replied, this.failed);
+  }
+
+  private readonly replied = (value: unknown): unknown => {
+    this.inFlight--;
+    return value;
+  };
+
+  private readonly failed = (error: unknown): never => {
+    this.inFlight--;
+    return this.refused(error);
+  };
+
+  private httpReply(value: unknown, request: Record<string, unknown>): unknown {
+    this.inFlight--;
+    const response = value as { status: number; headers: Record<string, string>; data: unknown };
+    if (response.status >= 400) throw httpError(response, request);
+    return response;
   }
 
   /**

@@ -4,7 +4,7 @@ import { formatArgs } from './format.js';
 import type { BootEnv } from './ivm.js';
 import { paginate, type Paginate } from './paginate.js';
 import { isPlainObject, toPlain } from './plain.js';
-import { httpError, toHostRequest, type ProxyConfig, type ProxyResponse } from './proxy.js';
+import { toHostRequest, type ProxyConfig, type ProxyResponse } from './proxy.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
@@ -78,11 +78,7 @@ export class NangoAction {
     } catch (error) {
       return Promise.reject(error);
     }
-    return internalsOf(this).bridge.call('proxy', [request], (value) => {
-      const response = value as ProxyResponse;
-      if (response.status >= 400) throw httpError(response, request);
-      return response;
-    }) as Promise<ProxyResponse>;
+    return internalsOf(this).bridge.call('proxy', [request], request) as Promise<ProxyResponse>;
   }
 
   /** Yields pages of `config.endpoint`, with the provider's `proxy.paginate` defaults merged in. */
