@@ -1,4 +1,6 @@
 import { loadProviders, type ProviderCatalog } from '@ferry/providers';
+import { AuthService } from './auth/service.js';
+import { remintCredentials } from './auth/mint.js';
 import type { Config } from './config.js';
 import { ConnectSessionService } from './connect/service.js';
 import { ConnectionService } from './connections/service.js';
@@ -9,6 +11,8 @@ import { IntegrationService } from './integrations/service.js';
 import type { Logger } from './logger.js';
 import { ActivityLogService } from './logs/service.js';
 import { ActivityLogWriter } from './logs/writer.js';
+import { ProxyEngine } from './proxy/engine.js';
+import { defaultProxySettings, type ProxySettings } from './proxy/settings.js';
 import { createStore, type Store, type StoreOptions } from './store/store.js';
 
 /** Every service of the server, wired together. */
@@ -20,9 +24,12 @@ export interface Services {
   integrations: IntegrationService;
   connections: ConnectionService;
   refresher: CredentialRefresher;
+  auth: AuthService;
   connectSessions: ConnectSessionService;
   activity: ActivityLogWriter;
   logs: ActivityLogService;
+  /** The proxy engine behind `/proxy` and scripts' `nango.proxy`. */
+  proxy: ProxyEngine;
   /** Secret keys generated during this start, to show once. */
   generatedKeys: GeneratedKey[];
   close(): Promise<void>;
@@ -33,6 +40,7 @@ export type ServicesConfig = Pick<
   'encryptionKey' | 'previousEncryptionKeys' | 'secretKey' | 'serverUrl' | 'providersFile'
 > & {
   database: StoreOptions;
+  proxy?: Partial<ProxySettings> | undefined;
 };
 
 /** Opens the store (migrating it), seeds the environments and builds the services. */
@@ -45,9 +53,24 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   const activity = new ActivityLogWriter(store, logger);
   const integrations = new IntegrationService({ store, encryptor, providers, serverUrl: config.serverUrl });
   const refresher = new CredentialRefresher({ store, encryptor, integrations, providers, activity, logger });
+  // OAUTH2_CC and APP credentials have no refresh token: the refresher re-mints them.
+  refresher.registerMinter('OAUTH2_CC', remintCredentials);
+  refresher.registerMinter('APP', remintCredentials);
+  const auth = new AuthService({
+    store,
+    encryptor,
+    providers,
+    integrations,
+    activity,
+    serverUrl: config.serverUrl,
+  });
   const connections = new ConnectionService({ store, encryptor, integrations, activity, refresher });
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
+  const proxy = new ProxyEngine(
+    { connections, integrations, providers, activity },
+    { ...defaultProxySettings, ...config.proxy },
+  );
   return {
     store,
     encryptor,
@@ -56,12 +79,15 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     integrations,
     connections,
     refresher,
+    auth,
     connectSessions,
     activity,
     logs,
+    proxy,
     generatedKeys,
     async close() {
       refresher.stopSweep();
+      await proxy.close();
       await connections.flush();
       await activity.close();
       await store.destroy();

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -68,12 +69,26 @@ export interface TestServer {
   ) => Promise<{ status: number; body: any; headers: Headers }>;
 }
 
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
 /** Starts a server on a random port over a fresh database of the given kind. */
 export async function startTestServer(
   kind: 'sqlite' | 'postgres',
-  extra: { providersFile?: string } = {},
+  extra: {
+    providersFile?: string;
+    /** Serve on a port chosen up front so that the public URL (OAuth callbacks) is the real `http://127.0.0.1:<port>`. */
+    publicUrl?: boolean;
+  } = {},
 ): Promise<TestServer & { stop(): Promise<void> }> {
   const db = await tempDatabase(kind);
+  const port = extra.publicUrl ? await freePort() : 0;
   const secretKey = randomUUID();
   const logLines: string[] = [];
   const violations: ContractViolation[] = [];
@@ -88,10 +103,10 @@ export async function startTestServer(
     encryptionKey: randomBytes(32).toString('base64'),
     previousEncryptionKeys: [],
     secretKey,
-    serverUrl: 'http://localhost:3003',
+    serverUrl: extra.publicUrl ? `http://127.0.0.1:${port}` : 'http://localhost:3003',
     providersFile: extra.providersFile,
     bodyLimit: '1mb',
-    port: 0,
+    port,
     host: '127.0.0.1',
     logger: createLogger({ level: 'debug', destination }),
     observeResponses: (entry) => {
@@ -141,7 +156,9 @@ export async function startTestServer(
 export function describeEachDatabase(
   name: string,
   fn: (get: () => TestServer) => void,
-  options: { setup?: () => Promise<{ providersFile?: string }> | { providersFile?: string } } = {},
+  options: {
+    setup?: () => Promise<Parameters<typeof startTestServer>[1]> | Parameters<typeof startTestServer>[1];
+  } = {},
 ): void {
   warnSkipped();
   for (const kind of databases) {

@@ -284,6 +284,199 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a popup auth flow (OAuth 2, OAuth 1, GitHub App)
+         * @description Used by `@ferry/frontend` from the end user's page. Checks `allowed_integrations`, applies the session's
+         *     `integrations_config_defaults`, and records the calling page's `Origin` header: the callback page posts its
+         *     result to exactly that origin. Returns the URL to open in the popup and a secret that reads the flow's
+         *     result (`GET /oauth/flows/{flowId}`), for when the provider's `Cross-Origin-Opener-Policy` severs the popup
+         *     from its opener. Answers CORS preflights from any origin (bearer auth, no cookies).
+         */
+        post: operations["createAuthFlow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/flows/{flowId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Long-poll the result of a popup auth flow
+         * @description Authenticated with the flow's own secret. Waits up to `wait` seconds (default 25) for the flow to end and
+         *     answers from the database, so any server process can answer. `pending` means ask again.
+         */
+        get: operations["getAuthFlowResult"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/connect/{providerConfigKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open in the popup; redirects to the provider
+         * @description With `flow_id` (from `POST /oauth/flows`), or directly with `connect_session_token` (or the deprecated
+         *     `public_key` + `connection_id`). Creates a single-use OAuth session (256-bit state, 10-minute expiry) bound
+         *     to an `HttpOnly; SameSite=Lax` cookie set on this response, adds PKCE S256 unless the provider disables
+         *     it, and redirects. Errors are an HTML page that posts `{type: 'ferry_auth_error', code, message}` to the
+         *     opener.
+         */
+        get: operations["oauthConnect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the end user back
+         * @description Takes the state (once), checks the state cookie, exchanges the code (or OAuth 1 verifier), stores the
+         *     connection and answers an HTML page that posts `{type: 'ferry_auth_success', providerConfigKey,
+         *     connectionId}` or `{type: 'ferry_auth_error', code, message}` to the opener at the exact origin of the
+         *     page that started the flow, then closes. Codes: `state_err`, `token_err`, `access_denied`,
+         *     `callback_err`, `unknown_error`.
+         */
+        get: operations["oauthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app-auth/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GitHub App setup URL (installation callback)
+         * @description The same as `/oauth/callback`, with `installation_id`, `setup_action` and `state`.
+         */
+        get: operations["appAuthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-auth/api-key/{providerConfigKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an API-key connection
+         * @description The key is tested against the provider's verification endpoint first: `connection_test_failed` when it is refused.
+         */
+        post: operations["authApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-auth/basic/{providerConfigKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a basic-auth connection
+         * @description The credentials are tested against the provider's verification endpoint first: `connection_test_failed` when refused.
+         */
+        post: operations["authBasic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/unauthenticated/{providerConfigKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a connection for a provider without auth
+         * @description For integrations whose provider has `auth_mode: NONE`.
+         */
+        post: operations["authNone"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/auth/{providerConfigKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an OAUTH2_CC (client credentials) connection
+         * @description Mints a token with the `client_credentials` grant (the posted client id and secret, else the integration's); it is re-minted before expiry. `token_err` when the provider refuses.
+         */
+        post: operations["authClientCredentials"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -728,6 +921,66 @@ export interface components {
         DateOrDateTime: string;
         /** @description The metadata request body, echoed (without unknown keys). */
         ConnectionMetadataEcho: components["schemas"]["ConnectionMetadataBody"];
+        CreateAuthFlowBody: {
+            provider_config_key: components["schemas"]["UniqueKey"];
+            /** @description Connection config (e.g. a subdomain); the session's defaults win. */
+            params?: components["schemas"]["JsonObject"];
+            user_scopes?: string[];
+            /** @description Extra authorize-URL parameters; `null` removes one the provider template sets. */
+            authorization_params?: {
+                [key: string]: string | null;
+            };
+        };
+        AuthFlow: {
+            flow_id: string;
+            /** @description Reads this flow's result; keep it in the page that started the flow. */
+            flow_secret: string;
+            /**
+             * Format: uri
+             * @description Open this in the popup.
+             */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        AuthFlowResult: {
+            /** @enum {string} */
+            status: "pending" | "expired" | "success" | "error";
+            provider_config_key: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description With `success`. */
+            connection_id?: string;
+            /** @description With `error`. */
+            error?: {
+                /** @description `state_err`, `token_err`, `access_denied`, `callback_err`, `unknown_error`, or a server error code. */
+                code: string;
+                message: string;
+            };
+        };
+        AuthResult: {
+            providerConfigKey: string;
+            connectionId: string;
+        };
+        /** @description Connection config values (e.g. a subdomain), also accepted as `params[name]=` in the query. */
+        AuthConnectionConfig: components["schemas"]["JsonObject"];
+        ApiKeyAuthBody: {
+            apiKey: string;
+            connection_config?: components["schemas"]["AuthConnectionConfig"];
+        };
+        BasicAuthBody: {
+            username: string;
+            password: string;
+            connection_config?: components["schemas"]["AuthConnectionConfig"];
+        };
+        NoneAuthBody: {
+            connection_config?: components["schemas"]["AuthConnectionConfig"];
+        };
+        ClientCredentialsAuthBody: {
+            client_id?: string;
+            client_secret?: string;
+            connection_config?: components["schemas"]["AuthConnectionConfig"];
+        };
     };
     responses: {
         /** @description Done. */
@@ -748,8 +1001,17 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `missing_auth_header`, `unknown_account` or `invalid_connect_session_token`. */
+        /** @description `missing_auth_header`, `unknown_account`, `invalid_connect_session_token` or `missing_connect_session_token`. */
         Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `integration_not_allowed`: the connect session does not allow this integration. */
+        Forbidden: {
             headers: {
                 [name: string]: unknown;
             };
@@ -793,7 +1055,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_credentials`: the provider refused to refresh the credentials. */
+        /** @description `invalid_credentials`: the provider refused to refresh the credentials; `token_err`: it refused to issue them. */
         FailedDependency: {
             headers: {
                 [name: string]: unknown;
@@ -818,6 +1080,10 @@ export interface components {
         ConnectionIdPath: components["schemas"]["ConnectionId"];
         /** @description The unique key of the connection's integration. */
         ProviderConfigKeyQuery: components["schemas"]["UniqueKey"];
+        /** @description The integration's unique key. */
+        ProviderConfigKeyPath: components["schemas"]["UniqueKey"];
+        /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+        ConnectSessionTokenQuery: string;
         OperationIdPath: string;
         Limit500: number;
         Limit1000: number;
@@ -1498,6 +1764,325 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    createAuthFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAuthFlowBody"];
+            };
+        };
+        responses: {
+            /** @description The flow. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AuthFlow"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    getAuthFlowResult: {
+        parameters: {
+            query?: {
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                flowId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flow's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AuthFlowResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    oauthConnect: {
+        parameters: {
+            query?: {
+                flow_id?: string;
+                /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+                connect_session_token?: components["parameters"]["ConnectSessionTokenQuery"];
+                public_key?: string;
+                connection_id?: components["schemas"]["ConnectionId"];
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                providerConfigKey: components["parameters"]["ProviderConfigKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorize (or app install) page. */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An HTML error page. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML error page. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    oauthCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The flow failed; the page says why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    appAuthCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The flow failed; the page says why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    authApiKey: {
+        parameters: {
+            query?: {
+                /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+                connect_session_token?: components["parameters"]["ConnectSessionTokenQuery"];
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                providerConfigKey: components["parameters"]["ProviderConfigKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyAuthBody"];
+            };
+        };
+        responses: {
+            /** @description The connection was created (or re-authorized in place by a reconnect session). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    authBasic: {
+        parameters: {
+            query?: {
+                /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+                connect_session_token?: components["parameters"]["ConnectSessionTokenQuery"];
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                providerConfigKey: components["parameters"]["ProviderConfigKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BasicAuthBody"];
+            };
+        };
+        responses: {
+            /** @description The connection was created (or re-authorized in place by a reconnect session). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    authNone: {
+        parameters: {
+            query?: {
+                /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+                connect_session_token?: components["parameters"]["ConnectSessionTokenQuery"];
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                providerConfigKey: components["parameters"]["ProviderConfigKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoneAuthBody"];
+            };
+        };
+        responses: {
+            /** @description The connection was created (or re-authorized in place by a reconnect session). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    authClientCredentials: {
+        parameters: {
+            query?: {
+                /** @description The connect session token, when it is not sent as `Authorization: Bearer`. */
+                connect_session_token?: components["parameters"]["ConnectSessionTokenQuery"];
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                providerConfigKey: components["parameters"]["ProviderConfigKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientCredentialsAuthBody"];
+            };
+        };
+        responses: {
+            /** @description The connection was created (or re-authorized in place by a reconnect session). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            424: components["responses"]["FailedDependency"];
             500: components["responses"]["ServerError"];
         };
     };

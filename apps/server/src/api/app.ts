@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { createAuth } from './auth.js';
 import type { AuthLocals } from './context.js';
+import { authRouter } from './routes/auth.js';
 import { connectRouter } from './routes/connect.js';
 import { connectionsRouter } from './routes/connections.js';
 import { integrationsRouter } from './routes/integrations.js';
@@ -94,6 +95,14 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(connectionsRouter({ connections: services.connections, auth }));
   app.use(connectRouter({ sessions: services.connectSessions, auth }));
   app.use(logsRouter({ logs: services.logs, auth }));
+  app.use(
+    authRouter({
+      auth: services.auth,
+      sessions: services.connectSessions,
+      store: services.store,
+      logger: options.logger,
+    }),
+  );
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new FerryError('not_found', `No route ${req.method} ${req.path}.`));
