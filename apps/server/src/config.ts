@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { defaultProxySettings, parseAllowPrivateNetworks, type ProxySettings } from './proxy/settings.js';
 
 const base64Key = z
   .string()
@@ -38,6 +39,15 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b')
     .default('10mb'),
+  FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: z
+    .string()
+    .regex(/^(true|false|[0-9a-fA-F.:/, ]*)$/, 'must be true, false or a comma-separated list of addresses/CIDRs')
+    .optional(),
+  FERRY_PROXY_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  FERRY_PROXY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  FERRY_PROXY_MAX_RETRIES: z.coerce.number().int().min(0).max(100).optional(),
+  FERRY_PROXY_MAX_WAIT_MS: z.coerce.number().int().min(0).optional(),
+  FERRY_PROXY_BASE_URL_OVERRIDE: z.enum(['same-host', 'any', 'off']).optional(),
 });
 
 /** Validated server configuration. */
@@ -56,6 +66,8 @@ export interface Config {
   providersFile: string | undefined;
   logLevel: string;
   bodyLimit: string;
+  /** Proxy settings (`FERRY_PROXY_*`). */
+  proxy: ProxySettings;
 }
 
 /** A configuration problem, printed readably at start-up. */
@@ -128,5 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.FERRY_PROVIDERS_FILE,
     logLevel: e.FERRY_LOG_LEVEL,
     bodyLimit: e.FERRY_BODY_LIMIT,
+    proxy: {
+      ...defaultProxySettings,
+      allowPrivateNetworks: parseAllowPrivateNetworks(e.FERRY_PROXY_ALLOW_PRIVATE_NETWORKS),
+      connectTimeoutMs: e.FERRY_PROXY_CONNECT_TIMEOUT_MS ?? defaultProxySettings.connectTimeoutMs,
+      timeoutMs: e.FERRY_PROXY_TIMEOUT_MS ?? defaultProxySettings.timeoutMs,
+      maxRetries: e.FERRY_PROXY_MAX_RETRIES ?? defaultProxySettings.maxRetries,
+      maxWaitMs: e.FERRY_PROXY_MAX_WAIT_MS ?? defaultProxySettings.maxWaitMs,
+      baseUrlOverride: e.FERRY_PROXY_BASE_URL_OVERRIDE ?? defaultProxySettings.baseUrlOverride,
+    },
   };
 }

@@ -22,6 +22,10 @@ export const errorCodes = [
   'auth_mode_err',
   'missing_client_credentials',
   'token_err',
+  'forbidden_url',
+  'proxy_timeout',
+  'upstream_unreachable',
+  'proxy_response_too_large',
   'server_error',
 ] as const;
 
@@ -51,6 +55,10 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   auth_mode_err: 400,
   missing_client_credentials: 400,
   token_err: 424,
+  forbidden_url: 403,
+  proxy_timeout: 504,
+  upstream_unreachable: 502,
+  proxy_response_too_large: 502,
   server_error: 500,
 };
 

@@ -1,8 +1,10 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type ResponseObserver } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { createProxyHandler, isProxyPath } from './proxy/http.js';
+import type { ProxySettings } from './proxy/settings.js';
 import { createServices, type Services } from './services.js';
 
 /** A running Ferry server. */
@@ -27,6 +29,8 @@ export type StartOptions = Pick<
   database: Parameters<typeof createServices>[0]['database'];
   logger: Logger;
   observeResponses?: ResponseObserver | undefined;
+  /** Proxy settings; defaults for those not given. */
+  proxy?: Partial<ProxySettings> | undefined;
   /** Interval of the background refresh sweep; off when unset. */
   refreshSweepMs?: number | undefined;
 };
@@ -39,11 +43,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger: opts.logger,
     observeResponses: opts.observeResponses,
   });
+  // `/proxy` is dispatched before express: its hot path pays for no middleware.
+  const proxy = createProxyHandler({
+    engine: services.proxy,
+    environments: services.environments,
+    logger: opts.logger,
+    observe: opts.observeResponses,
+  });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(opts.port, opts.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      const s = createServer((req, res) => (isProxyPath(req.url ?? '') ? proxy(req, res) : app(req, res)));
       s.once('error', reject);
+      s.listen(opts.port, opts.host, () => resolve(s));
     });
   } catch (err) {
     await services.close();

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createLogger } from '../src/logger.js';
+import type { ProxySettings } from '../src/proxy/settings.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { StoreOptions } from '../src/store/store.js';
 import { checkResponse, type ContractViolation } from './contract.js';
@@ -83,6 +84,8 @@ export async function startTestServer(
   kind: 'sqlite' | 'postgres',
   extra: {
     providersFile?: string;
+    /** Proxy settings (the proxy tests allow 127.0.0.1, where their fake provider runs). */
+    proxy?: Partial<ProxySettings>;
     /** Serve on a port chosen up front so that the public URL (OAuth callbacks) is the real `http://127.0.0.1:<port>`. */
     publicUrl?: boolean;
   } = {},
@@ -105,6 +108,7 @@ export async function startTestServer(
     secretKey,
     serverUrl: extra.publicUrl ? `http://127.0.0.1:${port}` : 'http://localhost:3003',
     providersFile: extra.providersFile,
+    proxy: extra.proxy,
     bodyLimit: '1mb',
     port,
     host: '127.0.0.1',

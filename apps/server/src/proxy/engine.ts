@@ -1,0 +1,318 @@
+import type { Writable } from 'node:stream';
+import { isIP } from 'node:net';
+import { tryInterpolate, type Provider, type ProviderCatalog } from '@ferry/providers';
+import { FerryError } from '../errors.js';
+import type { ConnectionService } from '../connections/service.js';
+import type { IntegrationService } from '../integrations/service.js';
+import type { ActivityLogWriter, OperationHandle } from '../logs/writer.js';
+import { exchange, type Disposition, type Head } from './attempt.js';
+import { injectAuth, interpolationContext, type InjectedAuth } from './auth.js';
+import type { RequestBody } from './body.js';
+import { classifyFailure, sleep } from './failure.js';
+import { redactUrl } from './headers.js';
+import { PoolCache } from './pools.js';
+import { isRetryableStatus, waitBeforeRetry, type HeaderMap, type RetryHeader } from './retry.js';
+import type { ProxySettings } from './settings.js';
+import { createAddressPolicy, hostOf, type AddressPolicy } from './ssrf.js';
+import { buildTarget, parseBaseUrl } from './target.js';
+
+/** One proxied request, from `/proxy` or from a script's `nango.proxy`. */
+export interface ProxyRequest {
+  environmentId: number;
+  connectionId: string;
+  providerConfigKey: string;
+  method: string;
+  /** Path relative to the provider's base URL, possibly with a query. */
+  endpoint: string;
+  /** Extra query string (without `?`), already encoded. */
+  query?: string | undefined;
+  /** Caller headers to forward, lower-case names, already checked. */
+  headers: Record<string, string>;
+  body: RequestBody;
+  retries: number;
+  retryOn: readonly number[];
+  retryHeader?: RetryHeader | undefined;
+  baseUrlOverride?: string | undefined;
+  decompress?: boolean | undefined;
+  forwardHeadersOnRedirect?: boolean | undefined;
+  /** Aborts the request (the caller went away). */
+  signal?: AbortSignal | undefined;
+  /** Log into this operation instead of starting one per request (script runs). */
+  operation?: OperationHandle | undefined;
+}
+
+/** The final upstream answer's head, as handed to the sink. */
+export interface ResponseHead {
+  status: number;
+  headers: HeaderMap;
+  attempts: number;
+  /** Whether the body should be decompressed before it reaches the caller. */
+  decompress: boolean;
+}
+
+/** Where the final answer goes: called once, synchronously, with its head; returns the body's destination. */
+export type ResponseSink = (head: ResponseHead) => Writable;
+
+/** What a proxied request came to. */
+export interface ProxyOutcome {
+  status: number;
+  attempts: number;
+  bytesOut: number;
+  operationId: string | undefined;
+}
+
+/** The services the engine reads from. */
+export interface ProxyEngineDeps {
+  connections: Pick<ConnectionService, 'get'>;
+  integrations: Pick<IntegrationService, 'find'>;
+  providers: ProviderCatalog;
+  activity: ActivityLogWriter;
+}
+
+type Plan = { next: 'final' } | { next: 'retry'; waitMs: number } | { next: 'redirect'; to: URL } | { next: 'refresh' };
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_BUFFERED_401 = 1024 * 1024;
+
+function nextUrl(location: string, current: URL): URL | undefined {
+  try {
+    const url = new URL(location, current);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function counted(w: Writable, add: (n: number) => void): Writable {
+  const write = w.write.bind(w) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  w.write = ((chunk: unknown, ...rest: unknown[]) => {
+    add((chunk as { length?: number }).length ?? 0);
+    return write(chunk, ...rest);
+  }) as Writable['write'];
+  return w;
+}
+
+/** The proxy engine: credentials, auth injection, retries, rate-limit waits, redirects, SSRF guard, logging. */
+export class ProxyEngine {
+  readonly #deps: ProxyEngineDeps;
+  readonly #settings: ProxySettings;
+  readonly #policy: AddressPolicy;
+  readonly #pools: PoolCache;
+
+  constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
+    this.#deps = deps;
+    this.#settings = settings;
+    this.#policy = createAddressPolicy(settings.allowPrivateNetworks);
+    this.#pools = new PoolCache({ policy: this.#policy, connectTimeoutMs: settings.connectTimeoutMs, lookup: settings.lookup });
+  }
+
+  /** Closes the upstream connection pools. */
+  close(): Promise<void> {
+    return this.#pools.close();
+  }
+
+  async #resolve(req: ProxyRequest, forceRefresh: boolean) {
+    const { environmentId, connectionId, providerConfigKey } = req;
+    const conn = await this.#deps.connections.get(environmentId, connectionId, providerConfigKey, { refreshToken: false, forceRefresh });
+    const provider = this.#deps.providers.get(conn.provider);
+    if (!provider) throw new FerryError('unknown_provider_config', `Provider "${conn.provider}" is not in the catalog.`);
+    let consumer;
+    if (conn.credentials.type === 'OAUTH1') {
+      const c = (await this.#deps.integrations.find(environmentId, providerConfigKey))?.credentials;
+      if (c && c.type !== 'APP') consumer = { key: c.client_id, secret: c.client_secret };
+    }
+    const auth = injectAuth({ provider, credentials: conn.credentials, connectionConfig: conn.connection_config, consumer });
+    const ctx = interpolationContext(conn.credentials, conn.connection_config);
+    const template = provider.proxy?.base_url;
+    const resolved = template ? tryInterpolate(template, ctx) : undefined;
+    return { provider, auth, base: resolved ? parseBaseUrl(resolved, 'The provider base URL') : undefined };
+  }
+
+  #base(req: ProxyRequest, base: URL | undefined): URL {
+    if (!req.baseUrlOverride) {
+      if (!base) throw new FerryError('unknown_provider_config', 'The provider has no proxy base URL for this connection.');
+      return base;
+    }
+    const override = parseBaseUrl(req.baseUrlOverride, 'Base-Url-Override');
+    const mode = this.#settings.baseUrlOverride;
+    if (mode === 'any' || (mode === 'same-host' && base && override.host === base.host)) return override;
+    throw new FerryError('forbidden_url', "Base-Url-Override may only point at the provider's own host on this server.");
+  }
+
+  #checkHost(url: URL): void {
+    const host = hostOf(url);
+    if (isIP(host) !== 0 && !this.#policy.allows(host))
+      throw new FerryError('forbidden_url', `The proxy may not reach ${host}: it is a private or reserved address.`);
+  }
+
+  #headers(req: ProxyRequest, auth: InjectedAuth, o: { method: string; url: URL; withAuth: boolean; decompress: boolean; body: boolean }) {
+    const h: Record<string, string> = o.withAuth ? { ...auth.headers } : {};
+    for (const [name, value] of Object.entries(req.headers)) if (!auth.protectedHeaders.has(name)) h[name] = value;
+    if (o.withAuth && auth.sign) h.authorization = auth.sign(o.method, o.url.href);
+    if (o.decompress && h['accept-encoding'] === undefined) h['accept-encoding'] = 'gzip, deflate, br';
+    if (!o.body) delete h['content-type'];
+    else if (req.body.length !== undefined) h['content-length'] = String(req.body.length);
+    return h;
+  }
+
+  /**
+   * Sends a request upstream with the connection's credentials and hands the final response to `sink`.
+   * Retries network errors, 5xx, 429 and the configured statuses up to `retries` (capped by the server),
+   * waiting as the provider asks (never longer than the maximum wait); on a 401 refreshes once and retries
+   * if the token changed; follows redirects, checking each hop against the SSRF guard. A request body is
+   * streamed; it is replayed for a retry only if it was small enough to keep (1 MiB).
+   * @throws FerryError `unknown_connection`, `invalid_credentials`, `unknown_provider_config`,
+   *   `invalid_uri_params`, `invalid_headers`, `forbidden_url`, `proxy_timeout`, `upstream_unreachable`;
+   *   the thrown error carries `attempts`.
+   */
+  async forward(req: ProxyRequest, sink: ResponseSink): Promise<ProxyOutcome> {
+    const started = performance.now();
+    const deadline = Date.now() + this.#settings.timeoutMs;
+    let { provider, auth, base } = await this.#resolve(req, false);
+    const target = buildTarget({ base: this.#base(req, base), endpoint: req.endpoint, query: req.query, templateQuery: auth.query });
+    const first = new URL(target.path, target.origin);
+    const logUrl = redactUrl(target.origin, target.path, auth.secretQuery);
+    const own = req.operation === undefined;
+    const op =
+      req.operation ??
+      this.#deps.activity.start({
+        environmentId: req.environmentId,
+        kind: 'proxy',
+        name: 'proxy',
+        integration: req.providerConfigKey,
+        connectionId: req.connectionId,
+        meta: { method: req.method, url: logUrl },
+      });
+    const retry = provider.proxy?.retry;
+    let maxAttempts = 1 + Math.min(req.retries, this.#settings.maxRetries);
+    const decompress = req.decompress ?? provider.proxy?.decompress ?? false;
+    const forwardOnRedirect = req.forwardHeadersOnRedirect ?? provider.proxy?.forward_headers_on_redirect ?? false;
+    let attempts = 0;
+    let newAttempt = true;
+    let refreshed = false;
+    let opened = false;
+    let status = 0;
+    let bytesOut = 0;
+    let url = first;
+    let method = req.method;
+    let withBody = !req.body.empty;
+    let redirects = 0;
+    const end = (failed: boolean, extra: Record<string, unknown>) => {
+      const meta = { method: req.method, url: logUrl, status, attempts, duration_ms: Math.round(performance.now() - started), bytes_in: req.body.bytes, bytes_out: bytesOut, ...extra };
+      if (own) op.end(failed ? 'failed' : 'success', meta);
+      else op.log(failed ? 'warn' : 'info', `${req.method} ${logUrl} → ${status || 'error'} after ${attempts} attempt(s)`, meta);
+    };
+    const open = (head: Head): Writable => {
+      opened = true;
+      return counted(sink({ status: head.status, headers: head.headers, attempts, decompress }), (n) => (bytesOut += n));
+    };
+    try {
+      for (;;) {
+        if (newAttempt) {
+          attempts += 1;
+          newAttempt = false;
+          redirects = 0;
+          url = first;
+          method = req.method;
+          withBody = !req.body.empty;
+        }
+        this.#checkHost(url);
+        const withAuth = url.origin === first.origin || forwardOnRedirect;
+        const headers = this.#headers(req, auth, { method, url, withAuth, decompress, body: withBody });
+        const controller = new AbortController();
+        const timer = setTimeout(
+          () => controller.abort(new FerryError('proxy_timeout', `The provider did not answer within ${this.#settings.timeoutMs} ms.`)),
+          Math.max(0, deadline - Date.now()),
+        );
+        const onAbort = () => controller.abort(req.signal?.reason);
+        req.signal?.addEventListener('abort', onAbort, { once: true });
+        let plan: Plan = { next: 'final' };
+        const decide = (head: Head): Disposition => {
+          clearTimeout(timer);
+          status = head.status;
+          const location = head.headers.location;
+          if (REDIRECTS.has(status) && typeof location === 'string' && redirects < this.#settings.maxRedirects) {
+            const to = nextUrl(location, url);
+            if (to && (status < 307 || !withBody || req.body.replayable)) {
+              plan = { next: 'redirect', to };
+              return { kind: 'discard' };
+            }
+          }
+          if (status === 401 && auth.refreshableToken !== undefined && !refreshed && req.body.replayable) {
+            plan = { next: 'refresh' };
+            return { kind: 'buffer', limit: MAX_BUFFERED_401 };
+          }
+          if (attempts < maxAttempts && req.body.replayable && isRetryableStatus(status, head.headers, retry, req.retryOn)) {
+            const waitMs = waitBeforeRetry({ headers: head.headers, retry, retryHeader: req.retryHeader, attempt: attempts, backoffBaseMs: this.#settings.backoffBaseMs, now: Date.now() });
+            if (waitMs <= this.#settings.maxWaitMs && Date.now() + waitMs < deadline) {
+              plan = { next: 'retry', waitMs };
+              return { kind: 'discard' };
+            }
+          }
+          return { kind: 'final', sink: open(head) };
+        };
+        let ex;
+        try {
+          ex = await exchange(this.#pools, url.origin, { method, path: url.pathname + url.search, headers, body: withBody ? req.body.next() : null, signal: controller.signal }, decide);
+        } catch (err) {
+          if (opened) throw err;
+          const failure = classifyFailure(err, controller.signal, req.signal);
+          if (failure.kind !== 'network' || attempts >= maxAttempts || !req.body.replayable) throw failure.error;
+          const waitMs = waitBeforeRetry({ headers: {}, retry: undefined, attempt: attempts, backoffBaseMs: this.#settings.backoffBaseMs, now: Date.now() });
+          if (Date.now() + waitMs >= deadline) throw failure.error;
+          op.log('warn', `Attempt ${attempts} failed (${failure.error.message}); retrying in ${waitMs} ms.`);
+          await sleep(waitMs, req.signal);
+          newAttempt = true;
+          continue;
+        } finally {
+          clearTimeout(timer);
+          req.signal?.removeEventListener('abort', onAbort);
+        }
+        const p = plan as Plan;
+        if (p.next === 'final') break;
+        if (p.next === 'redirect') {
+          redirects += 1;
+          if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+            method = 'GET';
+            withBody = false;
+          }
+          url = p.to;
+          continue;
+        }
+        if (p.next === 'retry') {
+          op.log('warn', `Attempt ${attempts} got ${status}; retrying in ${p.waitMs} ms.`);
+          await sleep(p.waitMs, req.signal);
+          newAttempt = true;
+          continue;
+        }
+        refreshed = true;
+        const before = auth.refreshableToken;
+        try {
+          ({ provider, auth } = await this.#resolve(req, true));
+        } catch {
+          // The refresh failed: the caller gets the provider's 401 as it came.
+        }
+        if (auth.refreshableToken !== before) {
+          op.log('info', `Attempt ${attempts} got 401; refreshed the credentials, retrying.`);
+          maxAttempts += 1;
+          newAttempt = true;
+          continue;
+        }
+        const out = open(ex.head);
+        await new Promise<void>((resolve, reject) => {
+          out.once('error', reject);
+          out.end(ex.buffered ?? Buffer.alloc(0), () => resolve());
+        });
+        bytesOut += ex.buffered?.length ?? 0;
+        break;
+      }
+    } catch (err) {
+      const code = err instanceof FerryError ? err.code : 'stream_error';
+      end(true, { error: code });
+      if (err instanceof FerryError) Object.assign(err, { attempts });
+      throw err;
+    }
+    end(status >= 400, {});
+    return { status, attempts, bytesOut, operationId: own ? op.id : undefined };
+  }
+}
