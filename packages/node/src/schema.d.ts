@@ -284,6 +284,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/proxy/{path}": {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** GET through the proxy */
+        get: operations["proxyGet"];
+        /** PUT through the proxy */
+        put: operations["proxyPut"];
+        /** POST through the proxy */
+        post: operations["proxyPost"];
+        /** DELETE through the proxy */
+        delete: operations["proxyDelete"];
+        options?: never;
+        head?: never;
+        /** PATCH through the proxy */
+        patch: operations["proxyPatch"];
+        trace?: never;
+    };
     "/oauth/flows": {
         parameters: {
             query?: never;
@@ -983,6 +1020,55 @@ export interface components {
         };
     };
     responses: {
+        /** @description The provider's response, passed through (`X-Ferry-Proxy-Attempts`; `X-Ferry-Upstream-Error` on an error status). */
+        ProxyUpstream: {
+            headers: {
+                /** @description Upstream attempts made. */
+                "X-Ferry-Proxy-Attempts"?: number;
+                /** @description `true` when the status is the provider's own error. */
+                "X-Ferry-Upstream-Error"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "*/*": unknown;
+            };
+        };
+        /** @description `forbidden_url`: the target resolves to a private, loopback, link-local or metadata address, or `Base-Url-Override` is not allowed. */
+        ProxyForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `invalid_credentials`: the credentials expired and could not be refreshed. */
+        InvalidCredentials: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `upstream_unreachable` (the provider could not be reached after the allowed attempts) or `proxy_response_too_large`. */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `proxy_timeout`: no answer (or no connection) within the configured time. */
+        GatewayTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Done. */
         Success: {
             headers: {
@@ -1765,6 +1851,206 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["ServerError"];
+        };
+    };
+    proxyGet: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ProxyUpstream"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ProxyForbidden"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["InvalidCredentials"];
+            500: components["responses"]["ServerError"];
+            502: components["responses"]["BadGateway"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["ProxyUpstream"];
+        };
+    };
+    proxyPut: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body (JSON, form, multipart, binary), streamed upstream with its `Content-Type`. */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            200: components["responses"]["ProxyUpstream"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ProxyForbidden"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["InvalidCredentials"];
+            500: components["responses"]["ServerError"];
+            502: components["responses"]["BadGateway"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["ProxyUpstream"];
+        };
+    };
+    proxyPost: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body (JSON, form, multipart, binary), streamed upstream with its `Content-Type`. */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            200: components["responses"]["ProxyUpstream"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ProxyForbidden"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["InvalidCredentials"];
+            500: components["responses"]["ServerError"];
+            502: components["responses"]["BadGateway"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["ProxyUpstream"];
+        };
+    };
+    proxyDelete: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ProxyUpstream"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ProxyForbidden"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["InvalidCredentials"];
+            500: components["responses"]["ServerError"];
+            502: components["responses"]["BadGateway"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["ProxyUpstream"];
+        };
+    };
+    proxyPatch: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": string;
+                "Provider-Config-Key": string;
+                /** @description Extra attempts on network errors, 5xx, 429, `Retry-On` and the provider's retry statuses (default 0; capped by the server). */
+                Retries?: number;
+                /** @description Comma-separated statuses that are also retried. */
+                "Retry-On"?: string;
+                /** @description Another base URL; by default only the provider's own host is accepted (`forbidden_url`). */
+                "Base-Url-Override"?: string;
+                /** @description Ask for and decompress gzip, deflate or br responses. */
+                Decompress?: "true" | "false";
+                /** @description Send the connection's auth to another origin a redirect leads to. */
+                "Forward-Headers-On-Redirect"?: "true" | "false";
+            };
+            path: {
+                /** @description Path relative to the provider's base URL (slashes allowed). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body (JSON, form, multipart, binary), streamed upstream with its `Content-Type`. */
+        requestBody?: {
+            content: {
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            200: components["responses"]["ProxyUpstream"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ProxyForbidden"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["InvalidCredentials"];
+            500: components["responses"]["ServerError"];
+            502: components["responses"]["BadGateway"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["ProxyUpstream"];
         };
     };
     createAuthFlow: {
