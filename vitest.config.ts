@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string): string =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
 // Workspace packages resolve to their sources in tests, so `pnpm test` needs no build first.
 const alias = {
@@ -9,6 +10,7 @@ const alias = {
   '@ferry/providers': src('providers'),
   '@ferry/node': src('node'),
   '@ferry/runtime': src('runtime'),
+  '@ferry/frontend': src('frontend'),
 };
 
 export default defineConfig({
@@ -20,13 +22,25 @@ export default defineConfig({
       { extends: true, test: { name: 'types', root: 'packages/types' } },
       { extends: true, test: { name: 'providers', root: 'packages/providers' } },
       { extends: true, test: { name: 'node', root: 'packages/node' } },
+      { extends: true, test: { name: 'frontend', root: 'packages/frontend' } },
       {
         extends: true,
-        test: { name: 'runtime', root: 'packages/runtime', execArgv: ['--no-node-snapshot'], testTimeout: 30000 },
+        test: {
+          name: 'runtime',
+          root: 'packages/runtime',
+          execArgv: ['--no-node-snapshot'],
+          testTimeout: 30000,
+        },
       },
       {
         extends: true,
-        test: { name: 'server', root: 'apps/server', execArgv: ['--no-node-snapshot'], testTimeout: 30000, hookTimeout: 30000 },
+        test: {
+          name: 'server',
+          root: 'apps/server',
+          execArgv: ['--no-node-snapshot'],
+          testTimeout: 30000,
+          hookTimeout: 30000,
+        },
       },
     ],
   },
