@@ -1,7 +1,8 @@
 import ivm from 'isolated-vm';
 import type { RunError, RuntimeErrorCode } from './errors.js';
-import type { LogLine, RuntimeHost, ScriptRecord } from './host.js';
+import type { LogLine, RuntimeHost } from './host.js';
 import type { RunLimits } from './limits.js';
+import { normalizeRecords } from './records.js';
 import { ERROR_PREFIX } from './sandbox/protocol.js';
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
@@ -135,10 +136,8 @@ export class Dispatcher {
       if (records.length > this.limits.recordsPerHostCall) {
         return this.breach('batch_too_large', `${op}: ${records.length} records in one host call, more than ${this.limits.recordsPerHostCall}`);
       }
-      for (const record of records as Partial<ScriptRecord>[]) {
-        const id = record?.id;
-        if (typeof id !== 'string' && typeof id !== 'number') return refusal('invalid_record', `${op}: a record has no id`, false);
-      }
+      const invalid = normalizeRecords(records);
+      if (invalid) return refusal('invalid_record', `${op}: ${invalid}`, false);
     } else if (op === 'getRecordsByIds') {
       const ids = args[1];
       if (!Array.isArray(ids) || ids.length > 100) return this.breach('batch_too_large', 'getRecordsByIds: more than 100 ids in one host call');

@@ -1,4 +1,4 @@
-import { sandboxError, type SandboxError } from './errors.js';
+import { isSandboxError, sandboxError, type SandboxError } from './errors.js';
 import type { HostReference, SandboxLimits } from './ivm.js';
 import { ERROR_PREFIX } from './protocol.js';
 import { httpError } from './proxy.js';
@@ -12,6 +12,8 @@ export interface BufferedLine {
 }
 
 const FLUSH_AT = 200;
+/** How isolated-vm words a value its copy refuses. */
+const CLONE_FAILURE = /could not be cloned\.?$/;
 const options = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
 
 /**
@@ -54,7 +56,8 @@ export class Bridge {
     }
     this.inFlight++;
     const sent = this.send(op, args);
-    return request ? sent.then((value) => this.httpReply(value, request), this.failed) : sent.then(this.replied, this.failed);
+    const failed = op === 'batchSave' || op === 'batchUpdate' || op === 'batchDelete' ? this.failedRecords : this.failed;
+    return request ? sent.then((value) => this.httpReply(value, request), failed) : sent.then(this.replied, failed);
   }
 
   private readonly replied = (value: unknown): unknown => {
@@ -64,7 +67,12 @@ export class Bridge {
 
   private readonly failed = (error: unknown): never => {
     this.inFlight--;
-    return this.refused(error);
+    return this.refused(error, 'script_runtime_error');
+  };
+
+  private readonly failedRecords = (error: unknown): never => {
+    this.inFlight--;
+    return this.refused(error, 'invalid_record');
   };
 
   private httpReply(value: unknown, request: Record<string, unknown>): unknown {
@@ -88,7 +96,7 @@ export class Bridge {
       () => void this.timers--,
       (error: unknown) => {
         this.timers--;
-        return this.refused(error);
+        return this.refused(error, 'script_runtime_error');
       },
     );
   }
@@ -120,12 +128,18 @@ export class Bridge {
     return this.#host.apply(undefined, [op, args, logs], options);
   }
 
-  private readonly refused = (thrown: unknown): never => {
+  /**
+   * Turns a rejection into the script's error: a refusal of the dispatcher (its code), a value the copy
+   * could not clone (a function, a symbol, a Proxy: `cloneCode`), or an error the host threw.
+   */
+  private refused(thrown: unknown, cloneCode: string): never {
+    if (isSandboxError(thrown)) throw thrown;
     const message = thrown instanceof Error ? thrown.message : String(thrown);
+    if (CLONE_FAILURE.test(message)) throw sandboxError(cloneCode, `Not JSON data: ${message}`);
     if (!message.startsWith(ERROR_PREFIX)) throw sandboxError('host_error', message);
     const { code, message: text, fatal } = JSON.parse(message.slice(ERROR_PREFIX.length)) as { code: string; message: string; fatal: boolean };
     const error = sandboxError(code, text);
     if (fatal) this.fatal ??= error;
     throw error;
-  };
+  }
 }

@@ -1,9 +1,9 @@
 import { sandboxError } from './errors.js';
 import { internalsOf, NangoAction } from './nango.js';
-import { toPlainEach } from './plain.js';
 
 type RecordLike = Record<string, unknown>;
 const { slice } = Array.prototype;
+const { isArray } = Array;
 const { apply } = Reflect;
 
 /** Nango's NangoSync: NangoAction plus records, delete tracking, lastSyncDate and variant. */
@@ -80,10 +80,12 @@ export class NangoSync extends NangoAction {
   private async write(op: string, records: unknown, model: string): Promise<boolean> {
     this.checkBatch(records, model, op);
     if (records.length === 0) return true;
-    const plain = toPlainEach(records, 'invalid_record') as (RecordLike | null)[];
+    // Only a shallow check here: the records cross as structured clones (functions, symbols and Proxies
+    // are refused by the copy), and the host normalises the copy it received to JSON data.
+    const plain = records as unknown[];
     for (let i = 0; i < plain.length; i++) {
-      const record = plain[i];
-      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      const record = plain[i] as RecordLike | null;
+      if (typeof record !== 'object' || record === null || isArray(record)) {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} is not an object`);
       }
       const { id } = record;
@@ -92,8 +94,9 @@ export class NangoSync extends NangoAction {
       }
     }
     const size = internalsOf(this).bridge.limits.recordsPerHostCall;
+    const { bridge } = internalsOf(this);
     for (let i = 0; i < plain.length; i += size) {
-      await internalsOf(this).bridge.call(op, [model, plain.length <= size ? plain : apply(slice, plain, [i, i + size])]);
+      await bridge.call(op, [model, plain.length <= size ? plain : apply(slice, plain, [i, i + size])]);
     }
     return true;
   }

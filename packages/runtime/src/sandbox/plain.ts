@@ -115,23 +115,6 @@ export function toPlain(value: unknown, code: string, binary = false, safe = ass
   return copy(value, '', { code, binary, safe, path: [] });
 }
 
-/**
- * Copies each of `values` as {@link toPlain} does (with `code` on failure), sharing one walk state:
- * the loop that runs for every record of a batch.
- */
-export function toPlainEach(values: readonly unknown[], code: string): unknown[] {
-  const walk: Walk = { code, binary: false, safe: assignIsSafe(), path: [] };
-  const n = values.length;
-  const out: unknown[] = walk.safe ? new Array(n) : [];
-  for (let i = 0; i < n; i++) {
-    walk.path.length = 0;
-    const item = copy(values[i], i, walk);
-    if (walk.safe) out[i] = item;
-    else put(out, i, item);
-  }
-  return out;
-}
-
 /** True for `{}`-like objects (not arrays, dates, class instances). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || isArray(value)) return false;
