@@ -11,7 +11,10 @@ type HostFunction = (op: string, args: Args, logs?: LogLine[]) => Promise<unknow
 
 /** An error for the isolate's bridge, its code and message encoded in the message (they cross as text). */
 function refusal(code: string, message: string, fatal: boolean): Promise<never> {
-  return Promise.reject(new Error(ERROR_PREFIX + JSON.stringify({ code, message, fatal })));
+  const refused = Promise.reject(new Error(ERROR_PREFIX + JSON.stringify({ code, message, fatal })));
+  // isolated-vm attaches its handler a little later; without this Node would call it unhandled.
+  refused.catch(() => undefined);
+  return refused;
 }
 
 /**
