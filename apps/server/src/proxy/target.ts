@@ -90,9 +90,8 @@ export function buildTarget(options: {
   }
   if (CONTROL.test(endpoint) || CONTROL.test(decodedForCheck))
     throw badPath('The path contains control characters.');
-  if (/^[a-z][a-z0-9+.-]*:/i.test(endpoint) || endpoint.startsWith('//') || endpoint.startsWith('\\\\')) {
-    endpoint = stripBase(endpoint, base);
-  }
+  const bare = endpoint.replace(/^[/\\]+/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(bare)) endpoint = stripBase(bare, base);
   endpoint = endpoint.replace(/#.*$/s, '');
   const q = endpoint.indexOf('?');
   const rawPath = q === -1 ? endpoint : endpoint.slice(0, q);
@@ -104,7 +103,7 @@ export function buildTarget(options: {
     } catch {
       // not a dot segment
     }
-    if (decoded === '.' || decoded === '..' || /^(\.|%2e){1,2}$/i.test(segment))
+    if (decoded.split(/[/\\]/).some((part) => part === '.' || part === '..'))
       throw badPath('The path may not contain "." or ".." segments.');
   }
   const path = encodeUnsafe(rawPath.replace(/\\/g, '%5C')).replace(/^\/+/, '');
