@@ -192,7 +192,7 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
 }
 
 /** Writes a providers YAML with fake providers whose proxy points at `upstream`. */
-export function proxyProvidersFile(upstream: string, oauth: string): string {
+export function proxyProvidersFile(upstream: string, oauth: string, extraBases: Record<string, string> = {}): string {
   const common = ['  docs: https://example.com/docs', '  categories: [dev-tools]'];
   const lines = [
     'fake-api:',
@@ -238,6 +238,16 @@ export function proxyProvidersFile(upstream: string, oauth: string): string {
     ...common,
     '  proxy:',
     `    base_url: ${upstream}`,
+    ...Object.entries(extraBases).flatMap(([name, base]) => [
+      `${name}:`,
+      `  display_name: ${name}`,
+      '  auth_mode: API_KEY',
+      ...common,
+      '  proxy:',
+      `    base_url: ${base}`,
+      '    headers:',
+      '      authorization: Bearer ${apiKey}',
+    ]),
     '',
   ];
   const dir = mkdtempSync(join(tmpdir(), 'ferry-proxy-'));
