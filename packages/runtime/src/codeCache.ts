@@ -10,7 +10,10 @@ export interface CodeEntry {
 }
 
 // isolated-vm sets these on the compiled script object (its typings leave them out).
-type CompiledScript = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean };
+type CompiledScript = ivm.Script & {
+  cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+  cachedDataRejected?: boolean;
+};
 
 /** Line 1 of the wrapped source is the wrapper; the bundle starts on line 2, compiled at line offset -1. */
 export const WRAPPER_LINE_OFFSET = -1;
@@ -61,7 +64,10 @@ export async function compileEntry(isolate: ivm.Isolate, entry: CodeEntry): Prom
     if (!(script as CompiledScript).cachedDataRejected) return script;
     script.release();
   }
-  const script: CompiledScript = await isolate.compileScript(entry.wrapped, { ...origin, produceCachedData: true });
+  const script: CompiledScript = await isolate.compileScript(entry.wrapped, {
+    ...origin,
+    produceCachedData: true,
+  });
   if (script.cachedData) {
     entry.cachedData?.release();
     entry.cachedData = script.cachedData;

@@ -7,7 +7,7 @@ import { ERROR_PREFIX } from './sandbox/protocol.js';
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 type Args = unknown[];
-type HostFunction = (op: string, args: Args, logs?: LogLine[]) => Promise<unknown> | unknown;
+type HostFunction = (op: string, args: Args, logs?: LogLine[]) => unknown;
 
 /** An error for the isolate's bridge, its code and message encoded in the message (they cross as text). */
 function refusal(code: string, message: string, fatal: boolean): Promise<never> {
@@ -61,7 +61,7 @@ export class Dispatcher {
     if (!Array.isArray(lines) || lines.length === 0) return this.logChain;
     this.logLines += lines.length;
     if (this.logLines > this.limits.maxLogLines) {
-      this.breach('log_limit_exceeded', `More than ${this.limits.maxLogLines} log lines`);
+      void this.breach('log_limit_exceeded', `More than ${this.limits.maxLogLines} log lines`);
       return this.logChain;
     }
     const max = this.limits.maxLogLineBytes;
@@ -103,7 +103,10 @@ export class Dispatcher {
     const invalid = this.validate(op, args);
     if (invalid) return invalid;
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {
-      return this.breach('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`);
+      return this.breach(
+        'too_many_host_calls',
+        `More than ${this.limits.maxHostCallsInFlight} host calls in flight`,
+      );
     }
     this.inFlight++;
     this.outstanding++;
@@ -111,7 +114,7 @@ export class Dispatcher {
     try {
       pending = Promise.resolve(this.forward(op, args));
     } catch (error) {
-      pending = Promise.reject(error as Error);
+      pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     // Registered before isolated-vm's own handlers, so the counts are down when the isolate resumes.
     pending.then(this.settle, this.settle);
@@ -119,7 +122,8 @@ export class Dispatcher {
   }
 
   private sleep(ms: number): Promise<unknown> {
-    if (this.timers.size >= this.limits.maxTimers) return this.breach('too_many_timers', `More than ${this.limits.maxTimers} pending timers`);
+    if (this.timers.size >= this.limits.maxTimers)
+      return this.breach('too_many_timers', `More than ${this.limits.maxTimers} pending timers`);
     this.outstanding++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -137,13 +141,17 @@ export class Dispatcher {
       const records = args[1];
       if (!Array.isArray(records)) return refusal('invalid_record', `${op}: records must be an array`, false);
       if (records.length > this.limits.recordsPerHostCall) {
-        return this.breach('batch_too_large', `${op}: ${records.length} records in one host call, more than ${this.limits.recordsPerHostCall}`);
+        return this.breach(
+          'batch_too_large',
+          `${op}: ${records.length} records in one host call, more than ${this.limits.recordsPerHostCall}`,
+        );
       }
       const invalid = normalizeRecords(records);
       if (invalid) return refusal('invalid_record', `${op}: ${invalid}`, false);
     } else if (op === 'getRecordsByIds') {
       const ids = args[1];
-      if (!Array.isArray(ids) || ids.length > 100) return this.breach('batch_too_large', 'getRecordsByIds: more than 100 ids in one host call');
+      if (!Array.isArray(ids) || ids.length > 100)
+        return this.breach('batch_too_large', 'getRecordsByIds: more than 100 ids in one host call');
     }
     return undefined;
   }

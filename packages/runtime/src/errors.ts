@@ -75,7 +75,7 @@ export function toRunError(thrown: unknown, fallback: RuntimeErrorCode): RunErro
     const { code, message, stack, payload } = thrown as Record<string, unknown>;
     const error: RunError = {
       code: isRuntimeErrorCode(code) ? code : fallback,
-      message: typeof message === 'string' ? message : String(thrown),
+      message: typeof message === 'string' ? message : 'Unknown error',
     };
     if (typeof stack === 'string') error.stack = stack;
     if (payload !== undefined) error.payload = payload;

@@ -22,15 +22,46 @@ const fast = { cpuTimeMs: 300, wallTimeMs: 3000 };
 
 const cases: Case[] = [
   { name: 'infinite loop', body: 'for (;;) {}', limits: fast, code: 'cpu_time_exceeded' },
-  { name: 'infinite loop after a host call', body: 'await nango.get({ endpoint: "/" }); while (true) {}', limits: fast, code: 'cpu_time_exceeded' },
+  {
+    name: 'infinite loop after a host call',
+    body: 'await nango.get({ endpoint: "/" }); while (true) {}',
+    limits: fast,
+    code: 'cpu_time_exceeded',
+  },
   { name: 'infinite promise chain', body: 'for (;;) await null;', limits: fast, code: 'cpu_time_exceeded' },
-  { name: 'infinite then() recursion', body: 'const f = () => Promise.resolve().then(f); await f();', limits: fast, code: 'cpu_time_exceeded' },
-  { name: 'loop left running after returning', body: '(async () => { await null; for (;;) {} })(); return 1;', limits: fast, code: 'cpu_time_exceeded' },
-  { name: 'array growth', body: 'const a = []; for (let i = 0; ; i++) a.push({ i, s: "x" + i });', code: 'out_of_memory' },
+  {
+    name: 'infinite then() recursion',
+    body: 'const f = () => Promise.resolve().then(f); await f();',
+    limits: fast,
+    code: 'cpu_time_exceeded',
+  },
+  {
+    name: 'loop left running after returning',
+    body: '(async () => { await null; for (;;) {} })(); return 1;',
+    limits: fast,
+    code: 'cpu_time_exceeded',
+  },
+  {
+    name: 'array growth',
+    body: 'const a = []; for (let i = 0; ; i++) a.push({ i, s: "x" + i });',
+    code: 'out_of_memory',
+  },
   // Ends either at the heap limit (flattened strings) or at V8's maximum string length (cons strings).
-  { name: 'string doubling', body: 'let s = "x".repeat(1 << 20); const keep = []; for (;;) { s = s + s; keep.push(s.charCodeAt(s.length - 1)); }', code: 'out_of_memory' },
-  { name: 'one huge string', body: 'const s = "x".repeat(64 << 20); return JSON.stringify(s + s).length;', code: 'out_of_memory' },
-  { name: 'typed array bomb', body: 'const keep = []; for (;;) keep.push(new Uint8Array(16 << 20).fill(1));', code: 'out_of_memory' },
+  {
+    name: 'string doubling',
+    body: 'let s = "x".repeat(1 << 20); const keep = []; for (;;) { s = s + s; keep.push(s.charCodeAt(s.length - 1)); }',
+    code: 'out_of_memory',
+  },
+  {
+    name: 'one huge string',
+    body: 'const s = "x".repeat(64 << 20); return JSON.stringify(s + s).length;',
+    code: 'out_of_memory',
+  },
+  {
+    name: 'typed array bomb',
+    body: 'const keep = []; for (;;) keep.push(new Uint8Array(16 << 20).fill(1));',
+    code: 'out_of_memory',
+  },
   { name: 'deep recursion', body: 'const f = (n) => f(n + 1) + 1; f(0);', code: 'stack_overflow' },
   {
     name: 'constructor escape to process',
@@ -44,10 +75,24 @@ const cases: Case[] = [
     code: null,
     check: (r) => expect(r.output).toEqual(['undefined', 'undefined', 'undefined', 'undefined']),
   },
-  { name: 'require child_process', body: 'require("child_process").execSync("id");', code: 'module_not_allowed' },
+  {
+    name: 'require child_process',
+    body: 'require("child_process").execSync("id");',
+    code: 'module_not_allowed',
+  },
   { name: 'require node:fs', body: 'require("node:fs");', code: 'module_not_allowed' },
-  { name: 'process.env', body: 'return process.env;', code: 'script_runtime_error', message: /process is not defined/ },
-  { name: 'fetch', body: 'await fetch("http://127.0.0.1/");', code: 'script_runtime_error', message: /fetch is not defined/ },
+  {
+    name: 'process.env',
+    body: 'return process.env;',
+    code: 'script_runtime_error',
+    message: /process is not defined/,
+  },
+  {
+    name: 'fetch',
+    body: 'await fetch("http://127.0.0.1/");',
+    code: 'script_runtime_error',
+    message: /fetch is not defined/,
+  },
   {
     name: 'prototype pollution aimed at the host',
     body: `Object.prototype.polluted = 'yes'; Array.prototype.push = () => { throw new Error('patched'); };
@@ -108,7 +153,12 @@ const cases: Case[] = [
       expect(frames.filter((name) => name !== 'eval')).toEqual([]);
     },
   },
-  { name: 'log flood', body: 'for (let i = 0; i < 1e6; i++) console.log("line", i);', limits: { maxLogLines: 1000 }, code: 'log_limit_exceeded' },
+  {
+    name: 'log flood',
+    body: 'for (let i = 0; i < 1e6; i++) console.log("line", i);',
+    limits: { maxLogLines: 1000 },
+    code: 'log_limit_exceeded',
+  },
   {
     name: 'log flood caught and ignored',
     body: 'for (let i = 0; i < 5000; i++) { try { await nango.log("x"); } catch {} } return "done";',
@@ -129,8 +179,18 @@ const cases: Case[] = [
   { name: 'returning a symbol', body: 'return Symbol("s");', code: 'invalid_action_output' },
   { name: 'returning a cycle', body: 'const a = {}; a.a = a; return a;', code: 'invalid_action_output' },
   { name: 'returning a bigint', body: 'return { n: 10n };', code: 'invalid_action_output' },
-  { name: 'timer flood', body: 'for (let i = 0; i < 1e5; i++) setTimeout(() => {}, 1e6);', limits: { maxTimers: 100 }, code: 'too_many_timers' },
-  { name: 'interval flood', body: 'for (let i = 0; i < 1e5; i++) setInterval(() => {}, 0); await new Promise((r) => setTimeout(r, 50));', limits: { maxTimers: 100 }, code: 'too_many_timers' },
+  {
+    name: 'timer flood',
+    body: 'for (let i = 0; i < 1e5; i++) setTimeout(() => {}, 1e6);',
+    limits: { maxTimers: 100 },
+    code: 'too_many_timers',
+  },
+  {
+    name: 'interval flood',
+    body: 'for (let i = 0; i < 1e5; i++) setInterval(() => {}, 0); await new Promise((r) => setTimeout(r, 50));',
+    limits: { maxTimers: 100 },
+    code: 'too_many_timers',
+  },
   {
     name: 'host call flood',
     body: 'await Promise.all(Array.from({ length: 200 }, () => nango.get({ endpoint: "/" })));',
@@ -150,10 +210,25 @@ const cases: Case[] = [
     code: null,
     check: (r) => expect(r.output).toBe('caught'),
   },
-  { name: 'throw in a timer callback', body: 'setTimeout(() => { throw new Error("late"); }, 0); await new Promise((r) => setTimeout(r, 5));', code: 'script_runtime_error', message: /late/ },
-  { name: 'throwing a string', body: 'throw "boom";', code: 'script_runtime_error', message: /Non-error thrown: boom/ },
+  {
+    name: 'throw in a timer callback',
+    body: 'setTimeout(() => { throw new Error("late"); }, 0); await new Promise((r) => setTimeout(r, 5));',
+    code: 'script_runtime_error',
+    message: /late/,
+  },
+  {
+    name: 'throwing a string',
+    body: 'throw "boom";',
+    code: 'script_runtime_error',
+    message: /Non-error thrown: boom/,
+  },
   { name: 'throwing null', body: 'throw null;', code: 'script_runtime_error', message: /null/ },
-  { name: 'throwing a spoofed limit code', body: 'throw Object.assign(new Error("fake"), { code: "out_of_memory" });', code: 'script_runtime_error', message: /fake/ },
+  {
+    name: 'throwing a spoofed limit code',
+    body: 'throw Object.assign(new Error("fake"), { code: "out_of_memory" });',
+    code: 'script_runtime_error',
+    message: /fake/,
+  },
   {
     name: 'Proxy trap throwing on a record',
     body: 'await nango.batchSave([new Proxy({ id: 1 }, { ownKeys() { throw new Error("trap"); } })], "M");',
@@ -175,7 +250,13 @@ const cases: Case[] = [
     code: null,
     check: (_r, host) => expect(host.model('M').get('g')).toEqual({ id: 'g', v: 1 }),
   },
-  { name: 'cyclic record', body: 'const r = { id: 1 }; r.self = r; await nango.batchSave([r], "M");', kind: 'sync', code: 'invalid_record', message: /cycle/ },
+  {
+    name: 'cyclic record',
+    body: 'const r = { id: 1 }; r.self = r; await nango.batchSave([r], "M");',
+    kind: 'sync',
+    code: 'invalid_record',
+    message: /cycle/,
+  },
   {
     name: 'record nested deeper than 64 levels',
     body: 'let r = { id: 1 }; for (let i = 0; i < 100; i++) r = { id: i, child: r }; await nango.batchSave([r], "M");',
@@ -183,15 +264,60 @@ const cases: Case[] = [
     code: 'invalid_record',
     message: /deeper/,
   },
-  { name: 'function inside a record', body: 'await nango.batchSave([{ id: 1, f() {} }], "M");', kind: 'sync', code: 'invalid_record', message: /could not be cloned/ },
-  { name: 'record without id', body: 'await nango.batchSave([{ name: "x" }], "M");', kind: 'sync', code: 'invalid_record' },
-  { name: 'oversized batch', body: 'await nango.batchSave(Array.from({ length: 20001 }, (_, i) => ({ id: i })), "M");', kind: 'sync', code: 'batch_too_large' },
-  { name: 'SharedArrayBuffer', body: 'return new SharedArrayBuffer(8);', code: 'script_runtime_error', message: /SharedArrayBuffer is not defined/ },
-  { name: 'Atomics.wait', body: 'Atomics.wait(new Int32Array(4), 0, 0);', code: 'script_runtime_error', message: /Atomics is not defined/ },
-  { name: 'WebAssembly', body: 'await WebAssembly.instantiate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));', code: 'script_runtime_error', message: /WebAssembly is not defined/ },
-  { name: 'never-settling promise', body: 'await new Promise(() => {});', limits: { wallTimeMs: 300 }, code: 'wall_time_exceeded' },
-  { name: 'endless sleep', body: 'await new Promise((r) => setTimeout(r, 1e9));', limits: { wallTimeMs: 300 }, code: 'wall_time_exceeded' },
-  { name: 'non-flat checkpoint', body: 'await nango.saveCheckpoint({ nested: { a: 1 } });', code: 'invalid_checkpoint' },
+  {
+    name: 'function inside a record',
+    body: 'await nango.batchSave([{ id: 1, f() {} }], "M");',
+    kind: 'sync',
+    code: 'invalid_record',
+    message: /could not be cloned/,
+  },
+  {
+    name: 'record without id',
+    body: 'await nango.batchSave([{ name: "x" }], "M");',
+    kind: 'sync',
+    code: 'invalid_record',
+  },
+  {
+    name: 'oversized batch',
+    body: 'await nango.batchSave(Array.from({ length: 20001 }, (_, i) => ({ id: i })), "M");',
+    kind: 'sync',
+    code: 'batch_too_large',
+  },
+  {
+    name: 'SharedArrayBuffer',
+    body: 'return new SharedArrayBuffer(8);',
+    code: 'script_runtime_error',
+    message: /SharedArrayBuffer is not defined/,
+  },
+  {
+    name: 'Atomics.wait',
+    body: 'Atomics.wait(new Int32Array(4), 0, 0);',
+    code: 'script_runtime_error',
+    message: /Atomics is not defined/,
+  },
+  {
+    name: 'WebAssembly',
+    body: 'await WebAssembly.instantiate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));',
+    code: 'script_runtime_error',
+    message: /WebAssembly is not defined/,
+  },
+  {
+    name: 'never-settling promise',
+    body: 'await new Promise(() => {});',
+    limits: { wallTimeMs: 300 },
+    code: 'wall_time_exceeded',
+  },
+  {
+    name: 'endless sleep',
+    body: 'await new Promise((r) => setTimeout(r, 1e9));',
+    limits: { wallTimeMs: 300 },
+    code: 'wall_time_exceeded',
+  },
+  {
+    name: 'non-flat checkpoint',
+    body: 'await nango.saveCheckpoint({ nested: { a: 1 } });',
+    code: 'invalid_checkpoint',
+  },
   { name: 'syntax error', body: 'return 1 +;', code: 'invalid_script' },
 ];
 
@@ -200,7 +326,10 @@ describe('hostile scripts', () => {
   let baselineHostHeap = 0;
 
   const healthy = async (): Promise<void> => {
-    const { output, error } = await runBody(runtime, 'return (await nango.get({ endpoint: "/" })).status + Object.keys(Object.prototype).length;');
+    const { output, error } = await runBody(
+      runtime,
+      'return (await nango.get({ endpoint: "/" })).status + Object.keys(Object.prototype).length;',
+    );
     expect(error).toBeUndefined();
     expect(output).toBe(200);
   };

@@ -62,7 +62,8 @@ export function resolveLimits(kind: RunKind, ...overrides: (Partial<RunLimits> |
     for (const [key, value] of Object.entries(override) as [keyof RunLimits, unknown][]) {
       if (value === undefined) continue;
       if (!(key in limits)) throw new TypeError(`Unknown limit "${key}"`);
-      if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`Limit "${key}" must be a positive number`);
+      if (typeof value !== 'number' || !(value > 0))
+        throw new TypeError(`Limit "${key}" must be a positive number`);
       limits[key] = value;
     }
   }

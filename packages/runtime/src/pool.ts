@@ -115,7 +115,8 @@ export class IsolatePool {
   /** Gives an isolate back: kept warm when `clean`, disposed (and replaced in the background) otherwise. */
   release(pooled: PooledIsolate, clean: boolean): void {
     pooled.runs++;
-    const keep = clean && !this.disposed && !pooled.isolate.isDisposed && pooled.runs < this.options.maxRunsPerIsolate;
+    const keep =
+      clean && !this.disposed && !pooled.isolate.isDisposed && pooled.runs < this.options.maxRunsPerIsolate;
     if (keep && this.idle.length < this.options.size) {
       this.idle.push(pooled);
     } else {

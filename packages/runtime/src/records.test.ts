@@ -7,11 +7,31 @@ describe('normalizeRecords', () => {
   const shared = { n: 1 };
 
   it.each([
-    { name: 'plain data untouched', given: [{ id: 'a', n: 1, b: true, s: 'x', l: [1, 'y'], o: { p: null } }], want: [{ id: 'a', n: 1, b: true, s: 'x', l: [1, 'y'], o: { p: null } }] },
-    { name: 'Dates become ISO strings', given: [{ id: 1, at: new Date(0), bad: new Date(NaN) }], want: [{ id: 1, at: '1970-01-01T00:00:00.000Z', bad: null }] },
-    { name: 'undefined fields go, undefined items become null', given: [{ id: 1, u: undefined, l: [undefined] }], want: [{ id: 1, l: [null] }] },
-    { name: 'non-finite numbers become null', given: [{ id: 1, a: NaN, b: Infinity }], want: [{ id: 1, a: null, b: null }] },
-    { name: 'shared (not cyclic) objects are fine', given: [{ id: 1, a: shared, b: shared }], want: [{ id: 1, a: { n: 1 }, b: { n: 1 } }] },
+    {
+      name: 'plain data untouched',
+      given: [{ id: 'a', n: 1, b: true, s: 'x', l: [1, 'y'], o: { p: null } }],
+      want: [{ id: 'a', n: 1, b: true, s: 'x', l: [1, 'y'], o: { p: null } }],
+    },
+    {
+      name: 'Dates become ISO strings',
+      given: [{ id: 1, at: new Date(0), bad: new Date(NaN) }],
+      want: [{ id: 1, at: '1970-01-01T00:00:00.000Z', bad: null }],
+    },
+    {
+      name: 'undefined fields go, undefined items become null',
+      given: [{ id: 1, u: undefined, l: [undefined] }],
+      want: [{ id: 1, l: [null] }],
+    },
+    {
+      name: 'non-finite numbers become null',
+      given: [{ id: 1, a: NaN, b: Infinity }],
+      want: [{ id: 1, a: null, b: null }],
+    },
+    {
+      name: 'shared (not cyclic) objects are fine',
+      given: [{ id: 1, a: shared, b: shared }],
+      want: [{ id: 1, a: { n: 1 }, b: { n: 1 } }],
+    },
   ])('$name', ({ given, want }) => {
     expect(normalizeRecords(given)).toBeUndefined();
     expect(given).toEqual(want);
@@ -24,7 +44,11 @@ describe('normalizeRecords', () => {
     { name: 'no id', given: [{ id: 1 }, { name: 'x' }], want: /record 1 has no id/ },
     { name: 'an empty id', given: [{ id: '' }], want: /no id/ },
     { name: 'not an object', given: [[1]], want: /record 0 is not an object/ },
-    { name: 'too deep', given: [JSON.parse(`{"id":1,"a":${'['.repeat(70)}${']'.repeat(70)}}`)], want: /deeper than 64/ },
+    {
+      name: 'too deep',
+      given: [JSON.parse(`{"id":1,"a":${'['.repeat(70)}${']'.repeat(70)}}`)],
+      want: /deeper than 64/,
+    },
   ])('refuses $name', ({ given, want }) => {
     expect(normalizeRecords(given as unknown[])).toMatch(want);
   });

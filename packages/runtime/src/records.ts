@@ -12,7 +12,9 @@ function visit(value: unknown, depth: number, path: object[]): unknown {
       return undefined;
     case 'object':
       break;
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
       throw new Error(`a ${typeof value} is not JSON data`);
   }
   if (value === null) return null;
@@ -26,7 +28,8 @@ function visit(value: unknown, depth: number, path: object[]): unknown {
       value[i] = item === undefined ? null : item;
     }
   } else {
-    if (Object.getPrototypeOf(value) !== ObjectPrototype) throw new Error(`a ${Object.prototype.toString.call(value).slice(8, -1)} is not JSON data`);
+    if (Object.getPrototypeOf(value) !== ObjectPrototype)
+      throw new Error(`a ${Object.prototype.toString.call(value).slice(8, -1)} is not JSON data`);
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const field = record[key];
@@ -50,7 +53,8 @@ export function normalizeRecords(records: unknown[]): string | undefined {
   const path: object[] = [];
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) return `record ${i} is not an object`;
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      return `record ${i} is not an object`;
     try {
       visit(record, 0, path);
     } catch (error) {

@@ -10,11 +10,31 @@ afterAll(() => runtime.dispose());
 describe('run', () => {
   it('calls the entry point of each kind and style', async () => {
     const given = [
-      { kind: 'sync', code: 'module.exports = async (nango) => { await nango.log("legacy cjs"); };', want: undefined },
-      { kind: 'action', code: 'exports.default = async (nango, input) => ({ got: input });', want: { got: 5 } },
-      { kind: 'action', code: 'exports.default = { type: "action", exec: async (nango, input) => input * 2 };', want: 10 },
-      { kind: 'webhook', code: 'exports.default = { exec() {}, onWebhook: async (nango, p) => p + 1 };', want: 6 },
-      { kind: 'webhook', code: 'exports.default = () => {}; exports.onWebhookPayloadReceived = async (n, p) => [p];', want: [5] },
+      {
+        kind: 'sync',
+        code: 'module.exports = async (nango) => { await nango.log("legacy cjs"); };',
+        want: undefined,
+      },
+      {
+        kind: 'action',
+        code: 'exports.default = async (nango, input) => ({ got: input });',
+        want: { got: 5 },
+      },
+      {
+        kind: 'action',
+        code: 'exports.default = { type: "action", exec: async (nango, input) => input * 2 };',
+        want: 10,
+      },
+      {
+        kind: 'webhook',
+        code: 'exports.default = { exec() {}, onWebhook: async (nango, p) => p + 1 };',
+        want: 6,
+      },
+      {
+        kind: 'webhook',
+        code: 'exports.default = () => {}; exports.onWebhookPayloadReceived = async (n, p) => [p];',
+        want: [5],
+      },
       { kind: 'onEvent', code: 'exports.default = { exec: async () => "ignored" };', want: undefined },
     ] as const;
     for (const { kind, code, want } of given) {
@@ -24,20 +44,39 @@ describe('run', () => {
   });
 
   it('reports invalid_script when the bundle has nothing to run', async () => {
-    const result = await runtime.run({ code: 'exports.other = 1;', kind: 'sync', context: testContext, host: new FakeHost() });
-    expect(result.error).toMatchObject({ code: 'invalid_script', message: expect.stringMatching(/default function or exec/) });
+    const result = await runtime.run({
+      code: 'exports.other = 1;',
+      kind: 'sync',
+      context: testContext,
+      host: new FakeHost(),
+    });
+    expect(result.error).toMatchObject({
+      code: 'invalid_script',
+      message: expect.stringMatching(/default function or exec/),
+    });
   });
 
   it('rejects malformed requests with a TypeError', async () => {
     const host = new FakeHost();
-    await expect(runtime.run({ code: 1 as never, kind: 'sync', context: testContext, host })).rejects.toThrow(TypeError);
-    await expect(runtime.run({ code: '', kind: 'cron' as never, context: testContext, host })).rejects.toThrow(/unknown kind/);
-    await expect(runtime.run({ code: '', kind: 'sync', context: {} as never, host })).rejects.toThrow(/connectionId/);
-    await expect(runtime.run({ code: '', kind: 'sync', context: testContext, host, limits: { cpuTimeMs: -1 } })).rejects.toThrow(/positive/);
+    await expect(runtime.run({ code: 1 as never, kind: 'sync', context: testContext, host })).rejects.toThrow(
+      TypeError,
+    );
+    await expect(
+      runtime.run({ code: '', kind: 'cron' as never, context: testContext, host }),
+    ).rejects.toThrow(/unknown kind/);
+    await expect(runtime.run({ code: '', kind: 'sync', context: {} as never, host })).rejects.toThrow(
+      /connectionId/,
+    );
+    await expect(
+      runtime.run({ code: '', kind: 'sync', context: testContext, host, limits: { cpuTimeMs: -1 } }),
+    ).rejects.toThrow(/positive/);
   });
 
   it('counts stats', async () => {
-    const { stats } = await runBody(runtime, 'for (let i = 0; i < 3; i++) await nango.get({ endpoint: "/" }); console.log("x");');
+    const { stats } = await runBody(
+      runtime,
+      'for (let i = 0; i < 3; i++) await nango.get({ endpoint: "/" }); console.log("x");',
+    );
     // The last log line travels with the result, not in a host call of its own.
     expect(stats.hostCalls).toBe(3);
     expect(stats.cpuMs).toBeGreaterThan(0);
@@ -51,7 +90,10 @@ describe('run', () => {
       controller.abort();
       return { status: 200, headers: {}, data: null };
     });
-    const result = await runBody(runtime, 'await nango.get({ endpoint: "/" }); for (;;) {}', { host, signal: controller.signal });
+    const result = await runBody(runtime, 'await nango.get({ endpoint: "/" }); for (;;) {}', {
+      host,
+      signal: controller.signal,
+    });
     expect(result.error?.code).toBe('run_aborted');
   });
 
@@ -72,7 +114,11 @@ describe('run', () => {
       inFlight--;
       return { status: 200, headers: {}, data: 1 };
     });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => runBody(many, `await nango.get({ endpoint: "/" }); return ${i};`, { host })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        runBody(many, `await nango.get({ endpoint: "/" }); return ${i};`, { host }),
+      ),
+    );
     expect(results.map((r) => r.output)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(peak).toBe(3);
     await many.dispose();
@@ -98,8 +144,14 @@ describe('isolation between runs', () => {
   it('replaces an isolate that still has host calls pending when the script returns', async () => {
     const before = runtime.stats().isolatesReplaced;
     let release: () => void = () => {};
-    const host = new FakeHost(() => new Promise((resolve) => (release = () => resolve({ status: 200, headers: {}, data: null }))));
-    const result = await runBody(runtime, 'nango.get({ endpoint: "/" }).then(() => { for (;;) {} }); return "early";', { host });
+    const host = new FakeHost(
+      () => new Promise((resolve) => (release = () => resolve({ status: 200, headers: {}, data: null }))),
+    );
+    const result = await runBody(
+      runtime,
+      'nango.get({ endpoint: "/" }).then(() => { for (;;) {} }); return "early";',
+      { host },
+    );
     expect(result.output).toBe('early');
     release();
     expect(runtime.stats().isolatesReplaced).toBe(before + 1);
@@ -125,13 +177,28 @@ describe('the nango object', () => {
         model: nango.modelFullName('Issue') };`,
       { kind: 'webhook', context },
     );
-    expect(output).toEqual({ c: 'conn-1', k: 'github', p: 'github', e: 3, l: 'log-1', v: 'eu', d: context.lastSyncDate, m: { a: 1 }, env: [{ name: 'K', value: 'V' }], model: 'Issue::eu' });
+    expect(output).toEqual({
+      c: 'conn-1',
+      k: 'github',
+      p: 'github',
+      e: 3,
+      l: 'log-1',
+      v: 'eu',
+      d: context.lastSyncDate,
+      m: { a: 1 },
+      env: [{ name: 'K', value: 'V' }],
+      model: 'Issue::eu',
+    });
     expect(stats.hostCalls).toBe(0);
   });
 
   it('throws proxy errors shaped like axios errors', async () => {
     const host = new FakeHost(() => ({ status: 404, headers: { 'x-id': '1' }, data: { message: 'nope' } }));
-    const { output } = await runBody(runtime, 'try { await nango.get({ endpoint: "/x" }); } catch (e) { return [e.message, e.response.status, e.response.data, e.status]; }', { host });
+    const { output } = await runBody(
+      runtime,
+      'try { await nango.get({ endpoint: "/x" }); } catch (e) { return [e.message, e.response.status, e.response.data, e.status]; }',
+      { host },
+    );
     expect(output).toEqual(['Request failed with status code 404', 404, { message: 'nope' }, 404]);
   });
 
@@ -171,13 +238,20 @@ describe('the nango object', () => {
   });
 
   it('returns the OAuth token from the connection', async () => {
-    const { output } = await runBody(runtime, 'return [await nango.getToken(), (await nango.getConnection()).connection_id];');
+    const { output } = await runBody(
+      runtime,
+      'return [await nango.getToken(), (await nango.getConnection()).connection_id];',
+    );
     expect(output).toEqual(['token-123', 'conn-1']);
   });
 
   it('batches logs: levels, console and one host call for many lines', async () => {
     const host = new FakeHost();
-    await runBody(runtime, 'for (let i = 0; i < 150; i++) console.log("n", i); await nango.log("careful", { level: "warn" }); console.error(new Error("bad"));', { host });
+    await runBody(
+      runtime,
+      'for (let i = 0; i < 150; i++) console.log("n", i); await nango.log("careful", { level: "warn" }); console.error(new Error("bad"));',
+      { host },
+    );
     expect(host.logs).toHaveLength(152);
     expect(host.logs[149]).toMatchObject({ level: 'info', message: 'n 149' });
     expect(host.logs[150]).toMatchObject({ level: 'warn', message: 'careful' });
@@ -238,4 +312,3 @@ describe('source maps', () => {
     expect(error?.stack).toMatch(/at run \(script\.js:5:7\)/);
   });
 });
-

@@ -4,7 +4,7 @@ import ivm from 'isolated-vm';
 import { CodeCache, type CodeEntry } from './codeCache.js';
 import { Dispatcher } from './dispatcher.js';
 import { toRunError, type RunError, type RuntimeErrorCode } from './errors.js';
-import { resolveLimits } from './limits.js';
+import { resolveLimits, type RunLimits } from './limits.js';
 import { IsolatePool, type PooledIsolate } from './pool.js';
 import { sandboxSource } from './sandboxBundle.js';
 import type { BootEnv, BootResult } from './sandbox/ivm.js';
@@ -15,14 +15,21 @@ import { Watchdog } from './watchdog.js';
 const KINDS = new Set<RunKind>(['sync', 'action', 'webhook', 'onEvent']);
 
 function checkRequest(request: RunRequest): void {
-  if (typeof request !== 'object' || request === null) throw new TypeError('run: the request must be an object');
+  if (typeof request !== 'object' || request === null)
+    throw new TypeError('run: the request must be an object');
   if (typeof request.code !== 'string') throw new TypeError('run: "code" must be a string');
   if (!KINDS.has(request.kind)) throw new TypeError(`run: unknown kind "${String(request.kind)}"`);
   const c = request.context as Partial<RunRequest['context']> | undefined;
-  if (!c || typeof c.connectionId !== 'string' || typeof c.providerConfigKey !== 'string' || typeof c.provider?.name !== 'string') {
+  if (
+    !c ||
+    typeof c.connectionId !== 'string' ||
+    typeof c.providerConfigKey !== 'string' ||
+    typeof c.provider?.name !== 'string'
+  ) {
     throw new TypeError('run: "context" needs connectionId, providerConfigKey and provider.name');
   }
-  if (typeof request.host !== 'object' || request.host === null) throw new TypeError('run: "host" is required');
+  if (typeof request.host !== 'object' || request.host === null)
+    throw new TypeError('run: "host" is required');
 }
 
 function lastSyncDate(value: Date | string | null | undefined): string | null {
@@ -34,7 +41,9 @@ function lastSyncDate(value: Date | string | null | undefined): string | null {
 
 /** Why the isolate died, from isolated-vm's message. */
 function deathCode(error: unknown): RuntimeErrorCode {
-  return error instanceof Error && error.message.includes('memory limit') ? 'out_of_memory' : 'isolate_failure';
+  return error instanceof Error && error.message.includes('memory limit')
+    ? 'out_of_memory'
+    : 'isolate_failure';
 }
 
 /**
@@ -73,7 +82,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const env: BootEnv = {
       kind: request.kind,
       input: request.input,
-      context: { ...request.context, lastSyncDate: lastSyncDate(request.context.lastSyncDate) } as BootEnv['context'],
+      context: {
+        ...request.context,
+        lastSyncDate: lastSyncDate(request.context.lastSyncDate),
+      } as BootEnv['context'],
       limits,
       seed: new Uint8Array(randomBytes(32)),
     };
@@ -94,7 +106,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         isolate.dispose();
       }
     };
-    const watched = { isolate, cpuStart, wallStart, cpuLimitMs: limits.cpuTimeMs, wallLimitMs: limits.wallTimeMs, onBreach: stop };
+    const watched = {
+      isolate,
+      cpuStart,
+      wallStart,
+      cpuLimitMs: limits.cpuTimeMs,
+      wallLimitMs: limits.wallTimeMs,
+      onBreach: stop,
+    };
     const onAbort = (): void => stop('run_aborted');
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.signal?.aborted) stop('run_aborted');
@@ -111,17 +130,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         script = await pooled.script(entry);
       } catch (thrown) {
         if (isolate.isDisposed) throw thrown;
-        throw Object.assign(new Error(`The script does not compile: ${String((thrown as Error).message)}`), { code: 'invalid_script' });
+        throw Object.assign(new Error(`The script does not compile: ${String((thrown as Error).message)}`), {
+          code: 'invalid_script',
+        });
       }
       context = await isolate.createContext();
       const boot = await pooled.sandbox.run(context, { reference: true });
       refs.push(boot);
       const wrapper = await script.run(context, { reference: true });
       refs.push(wrapper);
-      if (wrapper.typeof !== 'function') throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
-      result = (await boot.apply(undefined, [dispatcher.ref, wrapper.derefInto(), new ivm.ExternalCopy(env).copyInto({ release: true })], {
-        result: { promise: true, copy: true },
-      })) as BootResult;
+      if (wrapper.typeof !== 'function')
+        throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
+      result = (await boot.apply(
+        undefined,
+        [dispatcher.ref, wrapper.derefInto(), new ivm.ExternalCopy(env).copyInto({ release: true })],
+        {
+          result: { promise: true, copy: true },
+        },
+      )) as BootResult;
       // The script's promise settled, but code it left running may still be queued in the isolate: wait
       // until the isolate is idle (still under the watchdog), then reuse it only if nothing is pending.
       const pending = dispatcher.outstanding > 0;
@@ -131,7 +157,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     } catch (thrown) {
       // Without a stop, the isolate is alive: the script left a promise rejection unhandled (isolated-vm
       // fails the call then, as Node fails the process) or it does not compile.
-      error = stopped || isolate.isDisposed ? { code: stopped ?? deathCode(thrown), message: '' } : toRunError(thrown, 'script_runtime_error');
+      error =
+        stopped || isolate.isDisposed
+          ? { code: stopped ?? deathCode(thrown), message: '' }
+          : toRunError(thrown, 'script_runtime_error');
     } finally {
       watchdog.unwatch(watched);
       request.signal?.removeEventListener('abort', onAbort);
@@ -148,7 +177,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
     if (error?.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
     if (!error && result?.output !== undefined) {
-      if (result.output.length > limits.maxOutputBytes) error = { code: 'output_too_large', message: `The output is more than ${limits.maxOutputBytes} bytes` };
+      if (result.output.length > limits.maxOutputBytes)
+        error = {
+          code: 'output_too_large',
+          message: `The output is more than ${limits.maxOutputBytes} bytes`,
+        };
       else output = JSON.parse(result.output) as unknown;
     }
     if (error && !error.message) error.message = messageOf(error.code, limits);
@@ -163,7 +196,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (!isolate.isDisposed) context?.release();
     dispatcher.release();
     active.delete(pooled);
-    pool.release(pooled, clean && !error?.code.match(/^(out_of_memory|cpu_time_exceeded|wall_time_exceeded|run_aborted)$/));
+    pool.release(
+      pooled,
+      clean && !error?.code.match(/^(out_of_memory|cpu_time_exceeded|wall_time_exceeded|run_aborted)$/),
+    );
     return error ? { error, stats } : { output, stats };
   }
 
@@ -171,7 +207,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     run,
     stats(): RuntimeStats {
       const s = pool.stats();
-      return { isolates: s.idle + active.size, idle: s.idle, busy: s.busy, queued: s.queued, runs, isolatesReplaced: pool.replaced, idleHeapBytes: s.idleHeapBytes };
+      return {
+        isolates: s.idle + active.size,
+        idle: s.idle,
+        busy: s.busy,
+        queued: s.queued,
+        runs,
+        isolatesReplaced: pool.replaced,
+        idleHeapBytes: s.idleHeapBytes,
+      };
     },
     async dispose(): Promise<void> {
       disposed = true;
@@ -182,17 +226,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
 }
 
-function messageOf(code: RuntimeErrorCode, limits: ReturnType<typeof resolveLimits>): string {
-  switch (code) {
-    case 'out_of_memory':
-      return 'The script ran out of memory';
-    case 'cpu_time_exceeded':
-      return `The script used more than ${limits.cpuTimeMs} ms of CPU time`;
-    case 'wall_time_exceeded':
-      return `The script ran for more than ${limits.wallTimeMs} ms`;
-    case 'run_aborted':
-      return 'The run was aborted';
-    default:
-      return 'The isolate running the script failed';
-  }
+const MESSAGES: Partial<Record<RuntimeErrorCode, (limits: RunLimits) => string>> = {
+  out_of_memory: () => 'The script ran out of memory',
+  cpu_time_exceeded: (limits) => `The script used more than ${limits.cpuTimeMs} ms of CPU time`,
+  wall_time_exceeded: (limits) => `The script ran for more than ${limits.wallTimeMs} ms`,
+  run_aborted: () => 'The run was aborted',
+};
+
+function messageOf(code: RuntimeErrorCode, limits: RunLimits): string {
+  return MESSAGES[code]?.(limits) ?? 'The isolate running the script failed';
 }

@@ -2,7 +2,8 @@ import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { SCRIPT_FILENAME } from './codeCache.js';
 import { SANDBOX_FILENAME } from './sandboxBundle.js';
 
-const INLINE = /\/\/# sourceMappingURL=data:application\/json;(?:charset=[^;,]+;)?base64,([A-Za-z0-9+/=]+)\s*$/;
+const INLINE =
+  /\/\/# sourceMappingURL=data:application\/json;(?:charset=[^;,]+;)?base64,([A-Za-z0-9+/=]+)\s*$/;
 const maps = new Map<string, TraceMap | null>();
 
 /** Reads the inline source map at the end of `code` (cached by `hash`); null when it has none. */

@@ -14,11 +14,24 @@ export default async function fetchData(nango: NangoSync): Promise<void> {
   await nango.setMergingStrategy({ strategy: 'override' }, 'User');
   const proxyConfig = {
     endpoint: '/api/users',
-    paginate: { type: 'offset', offset_name_in_request: 'offset', limit_name_in_request: 'limit', limit: 3, response_path: 'users' },
+    paginate: {
+      type: 'offset',
+      offset_name_in_request: 'offset',
+      limit_name_in_request: 'limit',
+      limit: 3,
+      response_path: 'users',
+    },
   };
-  for await (const users of nango.paginate<{ id: number; full_name: string; email: string; status: string }>(proxyConfig)) {
+  for await (const users of nango.paginate<{ id: number; full_name: string; email: string; status: string }>(
+    proxyConfig,
+  )) {
     await nango.batchSave<User>(
-      users.map((u) => ({ id: String(u.id), name: u.full_name, email: u.email.toLowerCase(), active: u.status === 'active' })),
+      users.map((u) => ({
+        id: String(u.id),
+        name: u.full_name,
+        email: u.email.toLowerCase(),
+        active: u.status === 'active',
+      })),
       'User',
     );
   }

@@ -19,7 +19,11 @@ export default async function fetchData(nango: NangoSync): Promise<void> {
   const params: Record<string, string> = { state: 'all', sort: 'updated' };
   if (nango.lastSyncDate) params.since = nango.lastSyncDate.toISOString();
   let total = 0;
-  for await (const page of nango.paginate<any>({ endpoint: `/repos/${owner}/${repo}/issues`, params, paginate: { limit: 2 } })) {
+  for await (const page of nango.paginate<any>({
+    endpoint: `/repos/${owner}/${repo}/issues`,
+    params,
+    paginate: { limit: 2 },
+  })) {
     const issues: GithubIssue[] = page
       .filter((issue) => !issue.pull_request)
       .map((issue) => ({

@@ -44,7 +44,10 @@ export interface NangoSync extends NangoAction {
   getRecordsByIds<K = string, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
   trackDeletesStart(model: string): Promise<void>;
   trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }>;
-  setMergingStrategy(merging: { strategy: 'override' | 'ignore_if_modified_after' }, model: string): Promise<void>;
+  setMergingStrategy(
+    merging: { strategy: 'override' | 'ignore_if_modified_after' },
+    model: string,
+  ): Promise<void>;
 }
 
 export class ActionError<T = Record<string, unknown>> extends Error {
@@ -59,7 +62,9 @@ export class ActionError<T = Record<string, unknown>> extends Error {
 export function createSync<T extends { exec(nango: NangoSync): Promise<void> }>(config: T): T {
   return config;
 }
-export function createAction<T extends { exec(nango: NangoAction, input: any): Promise<unknown> }>(config: T): T {
+export function createAction<T extends { exec(nango: NangoAction, input: any): Promise<unknown> }>(
+  config: T,
+): T {
   return config;
 }
 export function createOnEvent<T extends { exec(nango: NangoAction): Promise<void> }>(config: T): T {

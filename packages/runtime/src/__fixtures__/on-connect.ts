@@ -8,6 +8,10 @@ export default createOnEvent({
     const connection = await nango.getConnection();
     const token = await nango.getToken();
     const me = await nango.get<{ account_id: string }>({ endpoint: '/me' });
-    await nango.updateMetadata({ accountId: me.data.account_id, hasToken: typeof token === 'string', subdomain: connection.connection_config?.subdomain });
+    await nango.updateMetadata({
+      accountId: me.data.account_id,
+      hasToken: typeof token === 'string',
+      subdomain: connection.connection_config?.subdomain,
+    });
   },
 });

@@ -12,7 +12,10 @@ interface Payload {
   body: string;
 }
 
-export async function onWebhookPayloadReceived(nango: NangoSync, payload: Payload): Promise<{ handled: number }> {
+export async function onWebhookPayloadReceived(
+  nango: NangoSync,
+  payload: Payload,
+): Promise<{ handled: number }> {
   const vars = (await nango.getEnvironmentVariables()) ?? [];
   const secret = vars.find((v) => v.name === 'WEBHOOK_SECRET')?.value ?? '';
   const expected = crypto.createHmac('sha256', secret).update(payload.body).digest('hex');
@@ -20,7 +23,10 @@ export async function onWebhookPayloadReceived(nango: NangoSync, payload: Payloa
     await nango.log('bad signature', { level: 'warn' });
     return { handled: 0 };
   }
-  const event = JSON.parse(payload.body) as { type: 'updated' | 'deleted'; ticket: { id: string; status?: string } };
+  const event = JSON.parse(payload.body) as {
+    type: 'updated' | 'deleted';
+    ticket: { id: string; status?: string };
+  };
   if (event.type === 'deleted') await nango.batchDelete([{ id: event.ticket.id }], 'Ticket');
   else await nango.batchUpdate([{ id: event.ticket.id, status: event.ticket.status }], 'Ticket');
   return { handled: 1 };

@@ -52,12 +52,20 @@ export class Bridge {
   call(op: string, args: unknown[], request?: Record<string, unknown>): Promise<unknown> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {
-      return Promise.reject(this.fail('too_many_host_calls', `More than ${this.limits.maxHostCallsInFlight} host calls in flight`));
+      return Promise.reject(
+        this.fail(
+          'too_many_host_calls',
+          `More than ${this.limits.maxHostCallsInFlight} host calls in flight`,
+        ),
+      );
     }
     this.inFlight++;
     const sent = this.send(op, args);
-    const failed = op === 'batchSave' || op === 'batchUpdate' || op === 'batchDelete' ? this.failedRecords : this.failed;
-    return request ? sent.then((value) => this.httpReply(value, request), failed) : sent.then(this.replied, failed);
+    const failed =
+      op === 'batchSave' || op === 'batchUpdate' || op === 'batchDelete' ? this.failedRecords : this.failed;
+    return request
+      ? sent.then((value) => this.httpReply(value, request), failed)
+      : sent.then(this.replied, failed);
   }
 
   private readonly replied = (value: unknown): unknown => {
@@ -137,7 +145,11 @@ export class Bridge {
     const message = thrown instanceof Error ? thrown.message : String(thrown);
     if (CLONE_FAILURE.test(message)) throw sandboxError(cloneCode, `Not JSON data: ${message}`);
     if (!message.startsWith(ERROR_PREFIX)) throw sandboxError('host_error', message);
-    const { code, message: text, fatal } = JSON.parse(message.slice(ERROR_PREFIX.length)) as { code: string; message: string; fatal: boolean };
+    const {
+      code,
+      message: text,
+      fatal,
+    } = JSON.parse(message.slice(ERROR_PREFIX.length)) as { code: string; message: string; fatal: boolean };
     const error = sandboxError(code, text);
     if (fatal) this.fatal ??= error;
     throw error;

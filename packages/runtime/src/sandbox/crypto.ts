@@ -59,7 +59,8 @@ export class RandomSource {
   constructor(private readonly seed: Uint8Array) {}
 
   fill<T extends ArrayBufferView | null>(view: T): T {
-    if (!ArrayBuffer.isView(view)) throw new TypeError('The data argument must be an integer-type TypedArray');
+    if (!ArrayBuffer.isView(view))
+      throw new TypeError('The data argument must be an integer-type TypedArray');
     if (view.byteLength > 65536) throw new RangeError('The ArrayBufferView byte length exceeds 65536');
     const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     for (let i = 0; i < target.length; i++) {
@@ -90,5 +91,12 @@ export function cryptoModule(seed: Uint8Array): Record<string, unknown> {
   const getRandomValues = <T extends ArrayBufferView | null>(view: T): T => random.fill(view);
   const randomUUID = (): string => random.uuid();
   const randomBytes = (size: number): Uint8Array => random.fill(loadBuffer().alloc(size));
-  return { createHash, createHmac, getRandomValues, randomUUID, randomBytes, webcrypto: { getRandomValues, randomUUID } };
+  return {
+    createHash,
+    createHmac,
+    getRandomValues,
+    randomUUID,
+    randomBytes,
+    webcrypto: { getRandomValues, randomUUID },
+  };
 }

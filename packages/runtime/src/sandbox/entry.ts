@@ -7,12 +7,18 @@ import { NangoAction } from './nango.js';
 import { NangoSync } from './nangoSync.js';
 import { serializeError, serializeOutput } from './outcome.js';
 
-type Wrapper = (exports: unknown, require: unknown, module: unknown, filename: string, dirname: string) => void;
+type Wrapper = (
+  exports: unknown,
+  require: unknown,
+  module: unknown,
+  filename: string,
+  dirname: string,
+) => void;
 type Entry = (nango: NangoAction, input?: unknown) => unknown;
 
 function entryPoint(exports: unknown, kind: BootEnv['kind']): Entry {
   const mod = exports as Record<string, unknown> | Entry;
-  const def = (typeof mod === 'object' && mod !== null && 'default' in mod ? mod.default : mod) as unknown;
+  const def: unknown = typeof mod === 'object' && mod !== null && 'default' in mod ? mod.default : mod;
   const obj = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
   const bind = (owner: unknown, name: string): Entry | undefined => {
     const fn = (owner as Record<string, unknown> | undefined)?.[name];
@@ -20,7 +26,10 @@ function entryPoint(exports: unknown, kind: BootEnv['kind']): Entry {
   };
   let found: Entry | undefined;
   if (kind === 'webhook') {
-    found = bind(mod, 'onWebhookPayloadReceived') ?? bind(obj, 'onWebhook') ?? bind(obj, 'onWebhookPayloadReceived');
+    found =
+      bind(mod, 'onWebhookPayloadReceived') ??
+      bind(obj, 'onWebhook') ??
+      bind(obj, 'onWebhookPayloadReceived');
   } else {
     found = typeof def === 'function' ? (def as Entry) : bind(obj, 'exec');
   }
@@ -50,11 +59,17 @@ export async function boot(host: HostReference, wrapper: Wrapper, env: BootEnv):
     const module = { exports: {} as unknown };
     wrapper.call(module.exports, module.exports, createRequire(loadCrypto), module, '/script.js', '/');
     const run = entryPoint(module.exports, env.kind);
-    const nango = env.kind === 'action' || env.kind === 'onEvent' ? new NangoAction(bridge, env) : new NangoSync(bridge, env);
+    const nango =
+      env.kind === 'action' || env.kind === 'onEvent'
+        ? new NangoAction(bridge, env)
+        : new NangoSync(bridge, env);
     const result = await (env.kind === 'sync' || env.kind === 'onEvent' ? run(nango) : run(nango, env.input));
     if (bridge.fatal) throw bridge.fatal;
     if (uncaught) throw uncaught.error;
-    const output = env.kind === 'action' || env.kind === 'webhook' ? serializeOutput(result, env.limits.maxOutputBytes) : undefined;
+    const output =
+      env.kind === 'action' || env.kind === 'webhook'
+        ? serializeOutput(result, env.limits.maxOutputBytes)
+        : undefined;
     return { ok: true, output, logs: bridge.takeLines() };
   } catch (thrown) {
     return { ok: false, error: serializeError(bridge.fatal ?? thrown, env.kind), logs: bridge.takeLines() };

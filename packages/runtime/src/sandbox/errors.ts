@@ -33,7 +33,9 @@ export class ActionError<T = Record<string, unknown>> extends Error {
 }
 
 /** Tells an ActionError, from this sandbox or a bundled copy of the class (duck-typed). */
-export function isActionError(value: unknown): value is { message: string; payload?: unknown; stack?: string } {
+export function isActionError(
+  value: unknown,
+): value is { message: string; payload?: unknown; stack?: string } {
   if (typeof value !== 'object' || value === null) return false;
   const { type, name } = value as { type?: unknown; name?: unknown };
   return type === 'action_script_runtime_error' || name === 'ActionError';

@@ -13,7 +13,7 @@ function formatOne(value: unknown): string {
   if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
   if (typeof value === 'object' && value !== null) {
     try {
-      return JSON.stringify(value) ?? String(value);
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
     } catch {
       return Object.prototype.toString.call(value);
     }

@@ -55,7 +55,8 @@ function btoa(input: unknown): string {
 
 function atob(input: unknown): string {
   const s = String(input).replace(/[\t\n\f\r ]/g, '');
-  if (!BASE64.test(s) || s.length % 4 === 1) throw new Error('InvalidCharacterError: The string to be decoded is not correctly encoded.');
+  if (!BASE64.test(s) || s.length % 4 === 1)
+    throw new Error('InvalidCharacterError: The string to be decoded is not correctly encoded.');
   return loadBuffer().from(s, 'base64').toString('latin1');
 }
 
@@ -63,7 +64,11 @@ function atob(input: unknown): string {
  * Installs what a script may use on this context's global object, and removes what it may not
  * (SharedArrayBuffer, Atomics, WebAssembly, and V8's `gc` when the process exposes it).
  */
-export function installGlobals(bridge: Bridge, loadCrypto: () => unknown, onUncaught: (error: unknown) => void): void {
+export function installGlobals(
+  bridge: Bridge,
+  loadCrypto: () => unknown,
+  onUncaught: (error: unknown) => void,
+): void {
   for (const name of ['SharedArrayBuffer', 'Atomics', 'WebAssembly', 'gc']) Reflect.deleteProperty(g, name);
   const log =
     (level: 'debug' | 'info' | 'warn' | 'error') =>

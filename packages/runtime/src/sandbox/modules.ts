@@ -13,7 +13,11 @@ export function createRequire(loadCrypto: () => unknown): (name: string) => unkn
   return (name: string): unknown => {
     const key = String(name).replace(/^node:/, '');
     const load = Object.hasOwn(loaders, key) ? loaders[key] : undefined;
-    if (!load) throw sandboxError('module_not_allowed', `Module "${String(name)}" is not allowed: scripts may require url, crypto and zod only`);
+    if (!load)
+      throw sandboxError(
+        'module_not_allowed',
+        `Module "${String(name)}" is not allowed: scripts may require url, crypto and zod only`,
+      );
     if (!cache.has(key)) cache.set(key, load());
     return cache.get(key);
   };

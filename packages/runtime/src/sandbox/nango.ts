@@ -76,7 +76,7 @@ export class NangoAction {
     try {
       request = toHostRequest(config, method);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
     }
     return internalsOf(this).bridge.call('proxy', [request], request) as Promise<ProxyResponse>;
   }
@@ -88,7 +88,11 @@ export class NangoAction {
   }
 
   /** Reads a connection (the run's own by default), memoised for 60 s. */
-  async getConnection(providerConfigKey?: string, connectionId?: string, options?: Record<string, unknown>): Promise<unknown> {
+  async getConnection(
+    providerConfigKey?: string,
+    connectionId?: string,
+    options?: Record<string, unknown>,
+  ): Promise<unknown> {
     const request: Record<string, unknown> = {};
     if (providerConfigKey) request.providerConfigKey = providerConfigKey;
     if (connectionId) request.connectionId = connectionId;
@@ -143,18 +147,28 @@ export class NangoAction {
   }
 
   async getEnvironmentVariables(): Promise<{ name: string; value: string }[] | null> {
-    return internalsOf(this).env.context.environmentVariables ?? ((await internalsOf(this).bridge.call('getEnvironmentVariables', [])) as { name: string; value: string }[]);
+    return (
+      internalsOf(this).env.context.environmentVariables ??
+      ((await internalsOf(this).bridge.call('getEnvironmentVariables', [])) as {
+        name: string;
+        value: string;
+      }[])
+    );
   }
 
   async getCheckpoint<T = Record<string, string | number | boolean>>(): Promise<T | null> {
     return (await internalsOf(this).bridge.call('getCheckpoint', [])) as T | null;
   }
   async saveCheckpoint(checkpoint: Record<string, string | number | boolean>): Promise<void> {
-    if (!isPlainObject(checkpoint)) throw sandboxError('invalid_checkpoint', 'A checkpoint must be a flat object');
+    if (!isPlainObject(checkpoint))
+      throw sandboxError('invalid_checkpoint', 'A checkpoint must be a flat object');
     const flat: Record<string, string | number | boolean> = {};
     for (const [key, value] of Object.entries(checkpoint)) {
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw sandboxError('invalid_checkpoint', `Checkpoint field "${key}" must be a string, a number or a boolean`);
+        throw sandboxError(
+          'invalid_checkpoint',
+          `Checkpoint field "${key}" must be a string, a number or a boolean`,
+        );
       }
       flat[key] = value;
     }
@@ -168,7 +182,12 @@ export class NangoAction {
   async log(...args: unknown[]): Promise<void> {
     let level: Level = 'info';
     const last = args[args.length - 1];
-    if (args.length > 1 && isPlainObject(last) && Object.keys(last).length === 1 && LEVELS.has(last.level as string)) {
+    if (
+      args.length > 1 &&
+      isPlainObject(last) &&
+      Object.keys(last).length === 1 &&
+      LEVELS.has(last.level as string)
+    ) {
       level = last.level as Level;
       args = args.slice(0, -1);
     }
@@ -177,7 +196,13 @@ export class NangoAction {
   setLogger(): void {}
 
   /** Parses `input` with a zod schema; throws `invalid_action_input` with the zod issues. */
-  async zodValidateInput<T>({ zodSchema, input }: { zodSchema: { safeParse(v: unknown): { success: boolean; data?: T; error?: { issues: unknown } } }; input: unknown }): Promise<{ success: true; data: T }> {
+  async zodValidateInput<T>({
+    zodSchema,
+    input,
+  }: {
+    zodSchema: { safeParse(v: unknown): { success: boolean; data?: T; error?: { issues: unknown } } };
+    input: unknown;
+  }): Promise<{ success: true; data: T }> {
     const parsed = zodSchema.safeParse(input);
     if (!parsed.success) {
       const issues = toPlain(parsed.error?.issues, 'invalid_action_input');

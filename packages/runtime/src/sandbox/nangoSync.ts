@@ -42,7 +42,10 @@ export class NangoSync extends NangoAction {
     for (const id of ids) wanted.set(String(id), id);
     const keys = [...wanted.keys()];
     for (let i = 0; i < keys.length; i += 100) {
-      const found = (await internalsOf(this).bridge.call('getRecordsByIds', [model, keys.slice(i, i + 100)])) as RecordLike[];
+      const found = (await internalsOf(this).bridge.call('getRecordsByIds', [
+        model,
+        keys.slice(i, i + 100),
+      ])) as RecordLike[];
       for (const record of found) {
         const key = wanted.get(String(record.id));
         if (key !== undefined) out.set(key, record as T);
@@ -55,9 +58,14 @@ export class NangoSync extends NangoAction {
     await internalsOf(this).bridge.call('trackDeletesStart', [this.model(model)]);
   }
   async trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }> {
-    return (await internalsOf(this).bridge.call('trackDeletesEnd', [this.model(model)])) as { deletedKeys: string[] };
+    return (await internalsOf(this).bridge.call('trackDeletesEnd', [this.model(model)])) as {
+      deletedKeys: string[];
+    };
   }
-  async setMergingStrategy(merging: { strategy: 'override' | 'ignore_if_modified_after' }, model: string): Promise<void> {
+  async setMergingStrategy(
+    merging: { strategy: 'override' | 'ignore_if_modified_after' },
+    model: string,
+  ): Promise<void> {
     const strategy = merging?.strategy;
     if (strategy !== 'override' && strategy !== 'ignore_if_modified_after') {
       throw new TypeError(`setMergingStrategy: unknown strategy "${String(strategy)}"`);
@@ -74,7 +82,8 @@ export class NangoSync extends NangoAction {
     if (!Array.isArray(items)) throw new TypeError(`${method}: expected an array`);
     this.model(model);
     const max = internalsOf(this).bridge.limits.maxRecordsPerBatch;
-    if (items.length > max) throw sandboxError('batch_too_large', `${method}: ${items.length} items, more than ${max}`);
+    if (items.length > max)
+      throw sandboxError('batch_too_large', `${method}: ${items.length} items, more than ${max}`);
   }
 
   private async write(op: string, records: unknown, model: string): Promise<boolean> {
@@ -82,7 +91,7 @@ export class NangoSync extends NangoAction {
     if (records.length === 0) return true;
     // Only a shallow check here: the records cross as structured clones (functions, symbols and Proxies
     // are refused by the copy), and the host normalises the copy it received to JSON data.
-    const plain = records as unknown[];
+    const plain = records;
     for (let i = 0; i < plain.length; i++) {
       const record = plain[i] as RecordLike | null;
       if (typeof record !== 'object' || record === null || isArray(record)) {
@@ -101,4 +110,3 @@ export class NangoSync extends NangoAction {
     return true;
   }
 }
-

@@ -15,22 +15,45 @@ async function drive(config: ProxyConfig, defaults: Paginate | undefined, pages:
   for await (const page of paginate(proxy, config, defaults)) yielded.push(page);
   return { yielded, requests };
 }
-const page = (data: unknown, headers: Record<string, string> = {}): ProxyResponse => ({ status: 200, headers, data });
+const page = (data: unknown, headers: Record<string, string> = {}): ProxyResponse => ({
+  status: 200,
+  headers,
+  data,
+});
 
 describe('paginate', () => {
   it('follows a cursor, with provider defaults overridden by the call', async () => {
     const { yielded, requests } = await drive(
       { endpoint: '/contacts', params: { q: 'x' }, paginate: { limit: 2, response_path: 'results' } },
-      { type: 'cursor', cursor_path_in_response: 'paging.next', cursor_name_in_request: 'after', limit_name_in_request: 'limit', response_path: 'ignored' },
+      {
+        type: 'cursor',
+        cursor_path_in_response: 'paging.next',
+        cursor_name_in_request: 'after',
+        limit_name_in_request: 'limit',
+        response_path: 'ignored',
+      },
       [page({ results: [1, 2], paging: { next: 'c2' } }), page({ results: [3], paging: { next: '' } })],
     );
     expect(yielded).toEqual([[1, 2], [3]]);
-    expect(requests.map((r) => r.params)).toEqual([{ q: 'x', limit: 2 }, { q: 'x', limit: 2, after: 'c2' }]);
+    expect(requests.map((r) => r.params)).toEqual([
+      { q: 'x', limit: 2 },
+      { q: 'x', limit: 2, after: 'c2' },
+    ]);
   });
 
   it('puts paging parameters in the body of a POST', async () => {
     const { requests } = await drive(
-      { endpoint: '/search', method: 'post', data: { filter: 'a' }, paginate: { type: 'cursor', cursor_path_in_response: 'next', cursor_name_in_request: 'cursor', response_path: 'items' } },
+      {
+        endpoint: '/search',
+        method: 'post',
+        data: { filter: 'a' },
+        paginate: {
+          type: 'cursor',
+          cursor_path_in_response: 'next',
+          cursor_name_in_request: 'cursor',
+          response_path: 'items',
+        },
+      },
       undefined,
       [page({ items: [1], next: 'n2' }), page({ items: [2] })],
     );
@@ -42,10 +65,11 @@ describe('paginate', () => {
 
   it('follows Link headers to absolute URLs and stops when the link repeats', async () => {
     const next = '<https://api.x.io/items?page=2>; rel="next"';
-    const { yielded, requests } = await drive({ endpoint: '/items' }, { type: 'link', link_rel_in_response_header: 'next' }, [
-      page([1], { Link: next }),
-      page([2], { link: next }),
-    ]);
+    const { yielded, requests } = await drive(
+      { endpoint: '/items' },
+      { type: 'link', link_rel_in_response_header: 'next' },
+      [page([1], { Link: next }), page([2], { link: next })],
+    );
     expect(yielded).toEqual([[1], [2]]);
     expect(requests.map((r) => [r.baseUrlOverride, r.endpoint])).toEqual([
       [undefined, '/items'],
@@ -54,10 +78,11 @@ describe('paginate', () => {
   });
 
   it('follows a link found in the body', async () => {
-    const { requests } = await drive({ endpoint: '/a' }, { type: 'link', link_path_in_response_body: 'meta.next', response_path: 'data' }, [
-      page({ data: [1], meta: { next: '/a?p=2' } }),
-      page({ data: [2], meta: {} }),
-    ]);
+    const { requests } = await drive(
+      { endpoint: '/a' },
+      { type: 'link', link_path_in_response_body: 'meta.next', response_path: 'data' },
+      [page({ data: [1], meta: { next: '/a?p=2' } }), page({ data: [2], meta: {} })],
+    );
     expect(requests.map((r) => r.endpoint)).toEqual(['/a', '/a?p=2']);
   });
 
@@ -66,7 +91,16 @@ describe('paginate', () => {
     { method: 'per-page' as const, offsets: [0, 1, 2] },
   ])('moves an offset $method and stops on a short page', async ({ method, offsets }) => {
     const { yielded, requests } = await drive(
-      { endpoint: '/u', paginate: { type: 'offset', offset_name_in_request: 'offset', offset_calculation_method: method, limit: 2, limit_name_in_request: 'n' } },
+      {
+        endpoint: '/u',
+        paginate: {
+          type: 'offset',
+          offset_name_in_request: 'offset',
+          offset_calculation_method: method,
+          limit: 2,
+          limit_name_in_request: 'n',
+        },
+      },
       undefined,
       [page([1, 2]), page([3, 4]), page([5])],
     );
@@ -75,15 +109,22 @@ describe('paginate', () => {
   });
 
   it('stops on an empty page and refuses a page that is not an array', async () => {
-    expect((await drive({ endpoint: '/' }, { type: 'offset', offset_name_in_request: 'o' }, [page([1]), page([])])).yielded).toEqual([[1]]);
-    await expect(drive({ endpoint: '/' }, { type: 'cursor', response_path: 'items' }, [page({ items: 'no' })])).rejects.toThrow(/at "items" is not an array/);
+    expect(
+      (await drive({ endpoint: '/' }, { type: 'offset', offset_name_in_request: 'o' }, [page([1]), page([])]))
+        .yielded,
+    ).toEqual([[1]]);
+    await expect(
+      drive({ endpoint: '/' }, { type: 'cursor', response_path: 'items' }, [page({ items: 'no' })]),
+    ).rejects.toThrow(/at "items" is not an array/);
     await expect(drive({ endpoint: '/' }, undefined, [])).rejects.toThrow(/unknown pagination type/);
   });
 
   it('reads paths and Link headers', () => {
     expect(pick({ a: { b: [{ c: 1 }] } }, 'a.b[0].c')).toBe(1);
     expect(pick({ a: null }, 'a.b')).toBeUndefined();
-    expect(linkFromHeader('<https://x/2>; rel="next", <https://x/9>; rel="last"', 'last')).toBe('https://x/9');
+    expect(linkFromHeader('<https://x/2>; rel="next", <https://x/9>; rel="last"', 'last')).toBe(
+      'https://x/9',
+    );
     expect(linkFromHeader('<https://x/2>; rel="prev"', 'next')).toBeUndefined();
   });
 });

@@ -64,12 +64,18 @@ export async function* paginate<T>(
   const settings: Paginate = { ...defaults, ...(config.paginate as Paginate | undefined) };
   const { type } = settings;
   if (type !== 'cursor' && type !== 'link' && type !== 'offset') {
-    throw new TypeError(`paginate: unknown pagination type "${String(type)}" (set paginate.type or the provider's proxy.paginate)`);
+    throw new TypeError(
+      `paginate: unknown pagination type "${String(type)}" (set paginate.type or the provider's proxy.paginate)`,
+    );
   }
   const method = (config.method ?? 'GET').toUpperCase();
   const inBody = settings.in_body ?? (method === 'POST' || method === 'PUT' || method === 'PATCH');
-  let params: Record<string, unknown> = { ...(typeof config.params === 'object' ? config.params : parseQuery(config.params)) };
-  const data: Record<string, unknown> = inBody ? { ...(config.data as Record<string, unknown> | undefined) } : {};
+  let params: Record<string, unknown> = {
+    ...(typeof config.params === 'object' ? config.params : parseQuery(config.params)),
+  };
+  const data: Record<string, unknown> = inBody
+    ? { ...(config.data as Record<string, unknown> | undefined) }
+    : {};
   const set = (name: string | undefined, value: unknown): void => {
     if (!name) return;
     if (inBody) data[name] = value;
@@ -83,12 +89,21 @@ export async function* paginate<T>(
   let lastLink: string | undefined;
 
   for (;;) {
-    const request: ProxyConfig = { ...config, method, endpoint, baseUrlOverride, params, paginate: undefined };
+    const request: ProxyConfig = {
+      ...config,
+      method,
+      endpoint,
+      baseUrlOverride,
+      params,
+      paginate: undefined,
+    };
     if (inBody) request.data = data;
     const response = await proxy(request);
     const page = pick(response.data, settings.response_path);
     if (!Array.isArray(page)) {
-      throw new TypeError(`paginate: the response${settings.response_path ? ` at "${settings.response_path}"` : ''} is not an array`);
+      throw new TypeError(
+        `paginate: the response${settings.response_path ? ` at "${settings.response_path}"` : ''} is not an array`,
+      );
     }
     if (page.length === 0) return undefined;
     yield page as T[];

@@ -5,11 +5,33 @@ import { toPlain } from './plain.js';
 describe('toPlain', () => {
   it.each([
     { name: 'primitives', given: ['s', 1, true, null], want: ['s', 1, true, null] },
-    { name: 'JSON semantics', given: { d: new Date(0), u: undefined, f: () => 1, n: NaN, l: [undefined, () => 1] }, want: { d: '1970-01-01T00:00:00.000Z', n: null, l: [null, null] } },
+    {
+      name: 'JSON semantics',
+      given: { d: new Date(0), u: undefined, f: () => 1, n: NaN, l: [undefined, () => 1] },
+      want: { d: '1970-01-01T00:00:00.000Z', n: null, l: [null, null] },
+    },
     { name: 'toJSON', given: { v: { toJSON: () => 'custom' } }, want: { v: 'custom' } },
-    { name: 'class instances as their own fields', given: new (class { a = 1 })(), want: { a: 1 } },
-    { name: 'getters read once', given: { get g() { return 2; } }, want: { g: 2 } },
-    { name: 'a __proto__ key stays data', given: JSON.parse('{"__proto__":{"x":1}}'), want: JSON.parse('{"__proto__":{"x":1}}') },
+    {
+      name: 'class instances as their own fields',
+      given: new (class {
+        a = 1;
+      })(),
+      want: { a: 1 },
+    },
+    {
+      name: 'getters read once',
+      given: {
+        get g() {
+          return 2;
+        },
+      },
+      want: { g: 2 },
+    },
+    {
+      name: 'a __proto__ key stays data',
+      given: JSON.parse('{"__proto__":{"x":1}}'),
+      want: JSON.parse('{"__proto__":{"x":1}}'),
+    },
   ])('$name', ({ given, want }) => {
     const out = toPlain(given, 'invalid_record');
     expect(out).toEqual(want);
@@ -22,9 +44,21 @@ describe('toPlain', () => {
   });
 
   it.each([
-    { name: 'a cycle', make: () => { const a: Record<string, unknown> = {}; a.a = a; return a; }, want: /cycle/ },
+    {
+      name: 'a cycle',
+      make: () => {
+        const a: Record<string, unknown> = {};
+        a.a = a;
+        return a;
+      },
+      want: /cycle/,
+    },
     { name: 'a bigint', make: () => ({ n: 1n }), want: /bigint/ },
-    { name: 'depth', make: () => JSON.parse('['.repeat(80) + ']'.repeat(80)) as unknown, want: /deeper than 64/ },
+    {
+      name: 'depth',
+      make: () => JSON.parse('['.repeat(80) + ']'.repeat(80)) as unknown,
+      want: /deeper than 64/,
+    },
   ])('throws the given code on $name', ({ make, want }) => {
     let thrown: unknown;
     try {

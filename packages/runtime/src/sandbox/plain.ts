@@ -4,9 +4,11 @@ import { sandboxError } from './errors.js';
 const { keys, getPrototypeOf, getOwnPropertyDescriptor, defineProperty } = Object;
 const { ownKeys } = Reflect;
 const { isArray } = Array;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a static captured as a primordial
 const { isView } = ArrayBuffer;
 const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only compared, never called
 const protoSetter = getOwnPropertyDescriptor(ObjectPrototype, '__proto__')?.set;
 const INDEX = /^\d+$/;
 const MAX_DEPTH = 64;
@@ -64,9 +66,11 @@ function copy(v: unknown, key: string | number, walk: Walk): unknown {
       break;
   }
   if (v === null) return null;
-  const obj = v as object;
+  const obj = v;
   if (walk.binary && (isView(obj) || obj instanceof ArrayBuffer)) {
-    return isView(obj) ? new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength).slice() : new Uint8Array(obj.slice(0));
+    return isView(obj)
+      ? new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength).slice()
+      : new Uint8Array(obj.slice(0));
   }
   const path = walk.path;
   const depth = path.length;

@@ -27,6 +27,14 @@ export interface ProxyResponse {
   data: unknown;
 }
 
+/** A parameter or header value as text (objects as JSON). */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${value}`;
+  if (typeof value === 'symbol') return value.toString();
+  return JSON.stringify(value) ?? '';
+}
+
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -35,7 +43,8 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function toHostRequest(config: ProxyConfig, forceMethod?: string): Record<string, unknown> {
   if (!isPlainObject(config)) throw new TypeError('proxy: the configuration must be an object');
-  if (typeof config.endpoint !== 'string' || config.endpoint === '') throw new TypeError('proxy: "endpoint" is required');
+  if (typeof config.endpoint !== 'string' || config.endpoint === '')
+    throw new TypeError('proxy: "endpoint" is required');
   const method = forceMethod ?? (config.method === undefined ? 'GET' : String(config.method).toUpperCase());
   if (!METHODS.has(method)) throw new TypeError(`proxy: unsupported method "${method}"`);
   const request: Record<string, unknown> = { method, endpoint: config.endpoint };
@@ -44,13 +53,14 @@ export function toHostRequest(config: ProxyConfig, forceMethod?: string): Record
     const params: Record<string, string | number | boolean> = {};
     for (const [key, value] of Object.entries(raw)) {
       if (value === undefined || value === null) continue;
-      params[key] = typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+      params[key] = typeof value === 'number' || typeof value === 'boolean' ? value : text(value);
     }
     request.params = params;
   }
   if (config.headers !== undefined) {
     const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(config.headers)) if (value !== undefined) headers[key] = String(value);
+    for (const [key, value] of Object.entries(config.headers))
+      if (value !== undefined) headers[key] = text(value);
     request.headers = headers;
   }
   if (config.data !== undefined) request.data = toPlain(config.data, 'script_runtime_error', true);
@@ -67,7 +77,8 @@ export function toHostRequest(config: ProxyConfig, forceMethod?: string): Record
 
 /** The error a script sees for a status ≥ 400, shaped like an AxiosError (`response.status`, `response.data`). */
 export function httpError(response: ProxyResponse, request: Record<string, unknown>): Error {
-  const error = new Error(`Request failed with status code ${response.status}`) as Error & Record<string, unknown>;
+  const error = new Error(`Request failed with status code ${response.status}`) as Error &
+    Record<string, unknown>;
   error.name = 'AxiosError';
   error.code = response.status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST';
   error.status = response.status;

@@ -1,4 +1,13 @@
-import type { Checkpoint, HostProxyRequest, HostProxyResponse, LogLine, MergingStrategy, RuntimeHost, ScriptConnection, ScriptRecord } from '../host.js';
+import type {
+  Checkpoint,
+  HostProxyRequest,
+  HostProxyResponse,
+  LogLine,
+  MergingStrategy,
+  RuntimeHost,
+  ScriptConnection,
+  ScriptRecord,
+} from '../host.js';
 import type { JsonValue } from '../host.js';
 
 /** A route of the fake provider API: answers one proxied request. */
@@ -24,7 +33,7 @@ export class FakeHost implements RuntimeHost {
 
   model(name: string): Map<string, ScriptRecord> {
     let model = this.records.get(name);
-    if (!model) this.records.set(name, (model = new Map()));
+    if (!model) this.records.set(name, (model = new Map<string, ScriptRecord>()));
     return model;
   }
 
@@ -44,7 +53,8 @@ export class FakeHost implements RuntimeHost {
   async batchUpdate(model: string, records: ScriptRecord[]): Promise<void> {
     this.calls.push('batchUpdate');
     const store = this.model(model);
-    for (const record of records) store.set(String(record.id), { ...store.get(String(record.id)), ...record });
+    for (const record of records)
+      store.set(String(record.id), { ...store.get(String(record.id)), ...record });
   }
   async batchDelete(model: string, records: ScriptRecord[]): Promise<void> {
     this.calls.push('batchDelete');

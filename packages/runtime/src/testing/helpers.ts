@@ -18,7 +18,13 @@ export async function runBody(
   options: Partial<Omit<RunRequest, 'code'>> & { kind?: RunKind } = {},
 ): Promise<Awaited<ReturnType<Runtime['run']>> & { host: FakeHost }> {
   const host = (options.host as FakeHost | undefined) ?? new FakeHost();
-  const result = await runtime.run({ kind: 'action', context: testContext, ...options, host, code: script(body) });
+  const result = await runtime.run({
+    kind: 'action',
+    context: testContext,
+    ...options,
+    host,
+    code: script(body),
+  });
   return { ...result, host };
 }
 
