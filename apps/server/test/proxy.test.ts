@@ -13,7 +13,7 @@ const key = (): string => `k${++counter}-${Date.now()}`;
 async function call(
   ts: TestServer,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: BodyInit; connection?: string; integration?: string } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: RequestInit['body']; connection?: string; integration?: string } = {},
 ) {
   const res = await fetch(`${ts.url}/proxy${path}`, {
     method: init.method ?? 'GET',
