@@ -13,6 +13,14 @@ import type { RunKind, RunRequest, RunResult, Runtime, RuntimeOptions, RuntimeSt
 import { Watchdog } from './watchdog.js';
 
 const KINDS = new Set<RunKind>(['sync', 'action', 'webhook', 'onEvent']);
+/** Codes after which an isolate is not reused even if it is idle. */
+const DISCARD = new Set<RuntimeErrorCode>([
+  'out_of_memory',
+  'cpu_time_exceeded',
+  'wall_time_exceeded',
+  'run_aborted',
+  'isolate_failure',
+]);
 
 function checkRequest(request: RunRequest): void {
   if (typeof request !== 'object' || request === null)
@@ -186,20 +194,22 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     }
     if (error && !error.message) error.message = messageOf(error.code, limits);
 
+    // An isolate is reused only after a clean run (idle, nothing pending). Any other is disposed now,
+    // before a synchronous call could wait on code it may still be running.
+    const reuse = clean && !(error && DISCARD.has(error.code));
+    if (!isolate.isDisposed) cpuEnd = isolate.cpuTime;
+    if (!reuse) stop(error?.code ?? 'isolate_failure');
     const stats = {
-      cpuMs: Number((isolate.isDisposed ? (cpuEnd ?? cpuStart) : isolate.cpuTime) - cpuStart) / 1e6,
+      cpuMs: Number((cpuEnd ?? cpuStart) - cpuStart) / 1e6,
       wallMs: performance.now() - wallStart,
-      heapBytes: isolate.isDisposed ? 0 : isolate.getHeapStatisticsSync().used_heap_size,
+      heapBytes: reuse ? isolate.getHeapStatisticsSync().used_heap_size : 0,
       hostCalls: dispatcher.hostCalls,
     };
     for (const ref of refs) ref.release();
-    if (!isolate.isDisposed) context?.release();
+    if (reuse) context?.release();
     dispatcher.release();
     active.delete(pooled);
-    pool.release(
-      pooled,
-      clean && !error?.code.match(/^(out_of_memory|cpu_time_exceeded|wall_time_exceeded|run_aborted)$/),
-    );
+    pool.release(pooled, reuse);
     return error ? { error, stats } : { output, stats };
   }
 

@@ -69,7 +69,7 @@ export interface RunStats {
   cpuMs: number;
   /** Time from the start of the run (after waiting for a free slot) to its end. */
   wallMs: number;
-  /** Used heap of the isolate at the end of the run. */
+  /** Used heap of the isolate at the end of the run (0 when the isolate was discarded, not reused). */
   heapBytes: number;
   /** Calls made to the host (log flushes and timers included). */
   hostCalls: number;
@@ -119,7 +119,7 @@ export interface RuntimeStats {
   /** Runs waiting for a slot. */
   queued: number;
   runs: number;
-  /** Isolates disposed because of a limit breach or a crash. */
+  /** Isolates discarded instead of reused: after a limit breach, a crash, or work left pending by a script. */
   isolatesReplaced: number;
   /** Used heap of the idle isolates, in bytes. */
   idleHeapBytes: number;
