@@ -88,10 +88,12 @@ export async function startTestServer(
     proxy?: Partial<ProxySettings>;
     /** Serve on a port chosen up front so that the public URL (OAuth callbacks) is the real `http://127.0.0.1:<port>`. */
     publicUrl?: boolean;
+    /** With `publicUrl`: this port instead of a fresh one (when a fake provider must know the callback first). */
+    port?: number;
   } = {},
 ): Promise<TestServer & { stop(): Promise<void> }> {
   const db = await tempDatabase(kind);
-  const port = extra.publicUrl ? await freePort() : 0;
+  const port = extra.publicUrl ? (extra.port ?? (await freePort())) : 0;
   const secretKey = randomUUID();
   const logLines: string[] = [];
   const violations: ContractViolation[] = [];
