@@ -121,7 +121,8 @@ export function flowContextFor(caller: Caller, providerConfigKey: string, reques
     connectionConfig,
     userScopes: [...splitScopes(defaults?.user_scopes), ...requested.userScopes],
     authorizationParams: { ...requested.authorizationParams, ...(defaults?.authorization_params ?? {}) },
-    scopesOverride: scopesOverrideOf(connectionConfig),
+    // Only the backend (the session's defaults) may replace the integration's scopes, never the browser.
+    scopesOverride: scopesOverrideOf(defaults?.connection_config ?? {}),
   };
 }
 

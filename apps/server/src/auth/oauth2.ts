@@ -6,6 +6,17 @@ import type { FlowContext } from './flows.js';
 import { splitScopes } from './caller.js';
 import { pkceChallenge } from './pkce.js';
 
+/** Authorize-URL parameters Ferry owns; a caller's `authorization_params` cannot replace them. */
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+]);
+
 /** The token URL of a provider for an auth mode (`token_url` may be a map by mode). */
 export function tokenUrlOf(provider: Provider, authMode: string): string | undefined {
   const t = provider.token_url;
@@ -65,7 +76,9 @@ export function authorizeUrl(input: {
     const value = tryInterpolate(v, vars);
     if (value !== undefined) params[k] = value;
   }
-  Object.assign(params, ctx.authorizationParams);
+  for (const [k, v] of Object.entries(ctx.authorizationParams)) {
+    if (!RESERVED_PARAMS.has(k)) params[k] = v;
+  }
   params.state = input.state;
   if (input.codeVerifier) {
     params.code_challenge = pkceChallenge(input.codeVerifier);

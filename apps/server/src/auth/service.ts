@@ -12,6 +12,7 @@ import { mintCredentials } from './mint.js';
 import { OAuthSessionStore } from './oauthSessions.js';
 import { authorizeUrl, scopesOf } from './oauth2.js';
 import { oauth1RequestToken } from './oauth1.js';
+import { checkConnectionParams } from './params.js';
 import { randomSecret } from './pkce.js';
 import { verifyCredentials } from './verify.js';
 
@@ -82,6 +83,7 @@ export class AuthService {
   async createFlow(caller: Caller, key: string, request: FlowRequest, origin: string | null) {
     const context = flowContextFor(caller, key, request);
     const { provider } = await this.integration(caller.environmentId, key);
+    checkConnectionParams(provider, request.params);
     if (!(REDIRECT_MODES as readonly string[]).includes(provider.auth_mode)) {
       throw new FerryError(
         'auth_mode_err',
@@ -203,6 +205,7 @@ export class AuthService {
   async createDirect(caller: Caller, key: string, credentials: DirectCredentials, request: FlowRequest) {
     const context = flowContextFor(caller, key, request);
     const { integration, provider } = await this.integration(caller.environmentId, key);
+    checkConnectionParams(provider, request.params);
     if (provider.auth_mode !== credentials.type) {
       throw new FerryError(
         'auth_mode_err',
