@@ -4,15 +4,14 @@ import type { FlowContext } from './flows.js';
 import { authorizeUrl, scopesOf, tokenUrlOf } from './oauth2.js';
 import { pkceChallenge } from './pkce.js';
 
-const provider = (p: Partial<Provider> = {}): Provider =>
-  ({
-    display_name: 'X',
-    docs: 'https://example.com',
-    auth_mode: 'OAUTH2',
-    authorization_url: 'https://${connectionConfig.subdomain}.example.com/oauth/authorize',
-    token_url: 'https://example.com/token',
-    ...p,
-  });
+const provider = (p: Partial<Provider> = {}): Provider => ({
+  display_name: 'X',
+  docs: 'https://example.com',
+  auth_mode: 'OAUTH2',
+  authorization_url: 'https://${connectionConfig.subdomain}.example.com/oauth/authorize',
+  token_url: 'https://example.com/token',
+  ...p,
+});
 
 const ctx = (c: Partial<FlowContext> = {}): FlowContext => ({
   connectSessionId: 1,
