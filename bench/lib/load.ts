@@ -68,3 +68,51 @@ export async function load(opts: {
 
 /** Formats a number with a fixed number of decimals. */
 export const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+/** Resident set size of a process (Linux `/proc/<pid>/status`), in bytes. */
+export async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kb ?? NaN) * 1024;
+}
+
+/**
+ * Downloads `path` from `origin`, discarding the body, while sampling the RSS of process `pid` every
+ * 10 ms; returns the bytes received and the RSS before and at its peak.
+ */
+export async function downloadWatchingRss(opts: {
+  origin: string;
+  path: string;
+  headers?: Record<string, string>;
+  pid: number;
+}): Promise<{ bytes: number; rssBefore: number; rssPeak: number; ms: number }> {
+  const rssBefore = await rssOf(opts.pid);
+  let rssPeak = rssBefore;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      rssPeak = Math.max(rssPeak, await rssOf(opts.pid));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const pool = new Pool(opts.origin, { connections: 1 });
+  const t0 = performance.now();
+  let bytes = 0;
+  try {
+    const res = await pool.request({ method: 'GET', path: opts.path, headers: opts.headers });
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+  } finally {
+    done = true;
+    await sampler;
+    await pool.close();
+  }
+  return { bytes, rssBefore, rssPeak, ms: performance.now() - t0 };
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds (Linux `/proc/<pid>/stat`). */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}

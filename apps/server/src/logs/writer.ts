@@ -112,25 +112,33 @@ export class ActivityLogWriter {
   async #write(batch: Pending[]): Promise<void> {
     const ops = batch.filter((e): e is Extract<Pending, { t: 'op' }> => e.t === 'op');
     const msgs = batch.filter((e): e is Extract<Pending, { t: 'msg' }> => e.t === 'msg');
-    const ends = batch.filter((e): e is Extract<Pending, { t: 'end' }> => e.t === 'end');
+    // An operation that starts and ends within one batch (a proxied request) is inserted finished:
+    // one row in a multi-row insert instead of an insert and an update.
+    const endOf = new Map<string, Extract<Pending, { t: 'end' }>>();
+    for (const e of batch) if (e.t === 'end') endOf.set(e.id, e);
+    const started = new Set(ops.map((o) => o.id));
+    const ends = [...endOf.values()].filter((e) => !started.has(e.id));
     try {
       await this.#store.db.transaction().execute(async (trx) => {
         if (ops.length > 0) {
           await trx
             .insertInto('operations')
             .values(
-              ops.map((o) => ({
-                id: o.id,
-                environment_id: o.start.environmentId,
-                kind: o.start.kind,
-                name: o.start.name,
-                status: 'running',
-                integration: o.start.integration ?? null,
-                connection_id: o.start.connectionId ?? null,
-                started_at: o.at,
-                ended_at: null,
-                meta: toJson(o.start.meta),
-              })),
+              ops.map((o) => {
+                const end = endOf.get(o.id);
+                return {
+                  id: o.id,
+                  environment_id: o.start.environmentId,
+                  kind: o.start.kind,
+                  name: o.start.name,
+                  status: end?.status ?? 'running',
+                  integration: o.start.integration ?? null,
+                  connection_id: o.start.connectionId ?? null,
+                  started_at: o.at,
+                  ended_at: end?.at ?? null,
+                  meta: toJson(end?.meta ?? o.start.meta),
+                };
+              }),
             )
             .execute();
         }

@@ -58,7 +58,9 @@ export async function exchange(
     headers: Record<string, string>;
     /** A buffer, or an async iterable (undici streams iterables as they come). */
     body: Buffer | AsyncIterable<Buffer> | null;
-    signal: AbortSignal;
+    signal?: AbortSignal | undefined;
+    /** Time to wait for the response head (the rest of the request's deadline). */
+    headersTimeout: number;
   },
   decide: (head: Head) => Disposition,
 ): Promise<Exchange> {
@@ -70,7 +72,8 @@ export async function exchange(
       path: options.path,
       headers: options.headers,
       body: options.body as Dispatcher.DispatchOptions['body'],
-      signal: options.signal,
+      signal: options.signal ?? null,
+      headersTimeout: options.headersTimeout,
     },
     ({ statusCode, headers }) => {
       const head: Head = { status: statusCode, headers: headers as HeaderMap };

@@ -35,8 +35,10 @@ export interface ProxyRequest {
   baseUrlOverride?: string | undefined;
   decompress?: boolean | undefined;
   forwardHeadersOnRedirect?: boolean | undefined;
-  /** Aborts the request (the caller went away). */
+  /** Aborts the request (a script run ended). */
   signal?: AbortSignal | undefined;
+  /** Whether the caller went away (checked before each wait; a gone HTTP client also fails the stream). */
+  gone?: (() => boolean) | undefined;
   /** Log into this operation instead of starting one per request (script runs). */
   operation?: OperationHandle | undefined;
 }
@@ -69,6 +71,8 @@ export interface ProxyEngineDeps {
   activity: ActivityLogWriter;
 }
 
+type Resolved = { provider: Provider; auth: InjectedAuth; base: URL | undefined };
+
 type Plan = { next: 'final' } | { next: 'retry'; waitMs: number } | { next: 'redirect'; to: URL } | { next: 'refresh' };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -98,6 +102,7 @@ export class ProxyEngine {
   readonly #settings: ProxySettings;
   readonly #policy: AddressPolicy;
   readonly #pools: PoolCache;
+  readonly #cache = new Map<string, Resolved & { until: number }>();
 
   constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
     this.#deps = deps;
@@ -111,7 +116,27 @@ export class ProxyEngine {
     return this.#pools.close();
   }
 
-  async #resolve(req: ProxyRequest, forceRefresh: boolean) {
+  /**
+   * The connection's provider, injected auth and base URL. Kept for `connectionCacheMs` so that a busy
+   * connection costs one credential read per interval, not one per request; a 401 bypasses it (refresh).
+   */
+  async #resolve(req: ProxyRequest, forceRefresh: boolean): Promise<Resolved> {
+    const key = `${req.environmentId}\u0000${req.providerConfigKey}\u0000${req.connectionId}`;
+    const now = Date.now();
+    if (!forceRefresh) {
+      const hit = this.#cache.get(key);
+      if (hit && hit.until > now) return hit;
+    }
+    const resolved = await this.#read(req, forceRefresh);
+    const ttl = this.#settings.connectionCacheMs;
+    if (ttl > 0) {
+      if (this.#cache.size >= 10_000) this.#cache.clear();
+      this.#cache.set(key, { ...resolved, until: now + ttl });
+    }
+    return resolved;
+  }
+
+  async #read(req: ProxyRequest, forceRefresh: boolean): Promise<Resolved> {
     const { environmentId, connectionId, providerConfigKey } = req;
     const conn = await this.#deps.connections.get(environmentId, connectionId, providerConfigKey, { refreshToken: false, forceRefresh });
     const provider = this.#deps.providers.get(conn.provider);
@@ -204,7 +229,11 @@ export class ProxyEngine {
     };
     const open = (head: Head): Writable => {
       opened = true;
-      return counted(sink({ status: head.status, headers: head.headers, attempts, decompress }), (n) => (bytesOut += n));
+      const out = sink({ status: head.status, headers: head.headers, attempts, decompress });
+      const length = head.headers['content-length'];
+      if (typeof length !== 'string') return counted(out, (n) => (bytesOut += n));
+      bytesOut = Number(length);
+      return out;
     };
     try {
       for (;;) {
@@ -219,16 +248,8 @@ export class ProxyEngine {
         this.#checkHost(url);
         const withAuth = url.origin === first.origin || forwardOnRedirect;
         const headers = this.#headers(req, auth, { method, url, withAuth, decompress, body: withBody });
-        const controller = new AbortController();
-        const timer = setTimeout(
-          () => controller.abort(new FerryError('proxy_timeout', `The provider did not answer within ${this.#settings.timeoutMs} ms.`)),
-          Math.max(0, deadline - Date.now()),
-        );
-        const onAbort = () => controller.abort(req.signal?.reason);
-        req.signal?.addEventListener('abort', onAbort, { once: true });
         let plan: Plan = { next: 'final' };
         const decide = (head: Head): Disposition => {
-          clearTimeout(timer);
           status = head.status;
           const location = head.headers.location;
           if (REDIRECTS.has(status) && typeof location === 'string' && redirects < this.#settings.maxRedirects) {
@@ -253,20 +274,29 @@ export class ProxyEngine {
         };
         let ex;
         try {
-          ex = await exchange(this.#pools, url.origin, { method, path: url.pathname + url.search, headers, body: withBody ? req.body.next() : null, signal: controller.signal }, decide);
+          ex = await exchange(
+            this.#pools,
+            url.origin,
+            {
+              method,
+              path: url.pathname + url.search,
+              headers,
+              body: withBody ? req.body.next() : null,
+              signal: req.signal,
+              headersTimeout: Math.max(1, deadline - Date.now()),
+            },
+            decide,
+          );
         } catch (err) {
           if (opened) throw err;
-          const failure = classifyFailure(err, controller.signal, req.signal);
+          const failure = classifyFailure(err, req.signal, this.#settings.timeoutMs);
           if (failure.kind !== 'network' || attempts >= maxAttempts || !req.body.replayable) throw failure.error;
           const waitMs = waitBeforeRetry({ headers: {}, retry: undefined, attempt: attempts, backoffBaseMs: this.#settings.backoffBaseMs, now: Date.now() });
           if (Date.now() + waitMs >= deadline) throw failure.error;
           op.log('warn', `Attempt ${attempts} failed (${failure.error.message}); retrying in ${waitMs} ms.`);
-          await sleep(waitMs, req.signal);
+          await sleep(waitMs, req);
           newAttempt = true;
           continue;
-        } finally {
-          clearTimeout(timer);
-          req.signal?.removeEventListener('abort', onAbort);
         }
         const p = plan as Plan;
         if (p.next === 'final') break;
@@ -281,7 +311,7 @@ export class ProxyEngine {
         }
         if (p.next === 'retry') {
           op.log('warn', `Attempt ${attempts} got ${status}; retrying in ${p.waitMs} ms.`);
-          await sleep(p.waitMs, req.signal);
+          await sleep(p.waitMs, req);
           newAttempt = true;
           continue;
         }

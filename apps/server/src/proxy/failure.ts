@@ -27,14 +27,12 @@ function hasForbidden(err: unknown): boolean {
 }
 
 /** Turns what an exchange threw into a Ferry error, and says whether another attempt may help. */
-export function classifyFailure(err: unknown, attempt: AbortSignal, caller: AbortSignal | undefined): Failure {
+export function classifyFailure(err: unknown, caller: AbortSignal | undefined, timeoutMs: number): Failure {
   if (caller?.aborted) {
     return { kind: 'fatal', error: new FerryError('upstream_unreachable', 'The caller went away.', { cause: err }) };
   }
-  if (attempt.aborted) {
-    const reason: unknown = attempt.reason;
-    const error = reason instanceof FerryError ? reason : new FerryError('proxy_timeout', 'The provider did not answer in time.');
-    return { kind: 'fatal', error };
+  if (codeOf(err) === 'UND_ERR_HEADERS_TIMEOUT') {
+    return { kind: 'fatal', error: new FerryError('proxy_timeout', `The provider did not answer within ${timeoutMs} ms.`) };
   }
   if (hasForbidden(err)) {
     const message = err instanceof Error ? err.message : 'The proxy may not reach this address.';
@@ -51,21 +49,8 @@ export function classifyFailure(err: unknown, attempt: AbortSignal, caller: Abor
   };
 }
 
-/** Waits `ms`, or rejects when `signal` aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new FerryError('upstream_unreachable', 'The caller went away.'));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new FerryError('upstream_unreachable', 'The caller went away.'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`, then rejects if the caller went away meanwhile (or its signal aborted). */
+export async function sleep(ms: number, caller: { signal?: AbortSignal | undefined; gone?: (() => boolean) | undefined }): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  if (caller.signal?.aborted || caller.gone?.()) throw new FerryError('upstream_unreachable', 'The caller went away.');
 }

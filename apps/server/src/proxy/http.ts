@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ResponseObserver } from '../api/app.js';
-import type { EnvironmentRegistry } from '../environments/service.js';
+import type { Environment, EnvironmentRegistry } from '../environments/service.js';
 import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RequestBody } from './body.js';
@@ -62,6 +62,8 @@ export function createProxyHandler(deps: {
   logger: Logger;
   observe?: ResponseObserver | undefined;
 }): (req: IncomingMessage, res: ServerResponse) => void {
+  // Secret keys already resolved (the registry hashes every key it is asked about).
+  const keys = new Map<string, Environment>();
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, path: string): void => {
     if (res.headersSent) {
       res.destroy();
@@ -92,15 +94,18 @@ export function createProxyHandler(deps: {
       const authorization = req.headers.authorization;
       const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
       if (!token) throw new FerryError('missing_auth_header', 'Authentication required: send "Authorization: Bearer <secret key>".');
-      const env = await deps.environments.bySecretKey(token.toLowerCase());
+      let env = keys.get(token);
+      if (!env) {
+        env = await deps.environments.bySecretKey(token.toLowerCase());
+        if (env) {
+          if (keys.size >= 64) keys.clear();
+          keys.set(token, env);
+        }
+      }
       if (!env) throw new FerryError('unknown_account', 'The secret key is not valid.');
       const control = readControl(req.headers);
       const length = req.headers['content-length'];
       const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-      const abort = new AbortController();
-      res.once('close', () => {
-        if (!res.writableFinished) abort.abort();
-      });
       await deps.engine.forward(
         {
           environmentId: env.id,
@@ -116,7 +121,7 @@ export function createProxyHandler(deps: {
           baseUrlOverride: control.baseUrlOverride,
           decompress: control.decompress,
           forwardHeadersOnRedirect: control.forwardHeadersOnRedirect,
-          signal: abort.signal,
+          gone: () => res.destroyed,
         },
         sinkFor(res),
       );

@@ -19,6 +19,11 @@ export interface ProxySettings {
   maxRedirects: number;
   /** `same-host`: `Base-Url-Override` may only change the path prefix; `any`: any public URL; `off`: refused. */
   baseUrlOverride: 'same-host' | 'any' | 'off';
+  /**
+   * How long a connection's resolved credentials are reused by the proxy before they are read again
+   * (0: every request reads them). A 401 always re-reads and refreshes.
+   */
+  connectionCacheMs: number;
   /** Largest response a script's `nango.proxy` buffers. */
   maxScriptResponseBytes: number;
   /** Resolves host names (tests map names to addresses); defaults to `dns.lookup`. */
@@ -41,6 +46,7 @@ export const defaultProxySettings: ProxySettings = {
   maxRedirects: 5,
   baseUrlOverride: 'same-host',
   maxScriptResponseBytes: 64 * 1024 * 1024,
+  connectionCacheMs: 1000,
 };
 
 /**

@@ -60,20 +60,31 @@ export function createAddressPolicy(allowPrivateNetworks: boolean | string[]): A
     if (prefix === undefined) allowed.addAddress(address, type);
     else allowed.addSubnet(address, Number(prefix), type);
   }
+  const known = new Map<string, boolean>();
+  const check = (address: string): boolean => {
+    const family = isIP(address);
+    if (family === 0) return false;
+    let ip = address;
+    let type: 'ipv4' | 'ipv6' = family === 4 ? 'ipv4' : 'ipv6';
+    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped?.[1]) {
+      ip = mapped[1];
+      type = 'ipv4';
+    }
+    if (!privateRanges.check(ip, type)) return true;
+    return allowed.check(ip, type);
+  };
   return {
     allows(address) {
-      const family = isIP(address);
-      if (family === 0) return false;
-      let ip = address;
-      let type: 'ipv4' | 'ipv6' = family === 4 ? 'ipv4' : 'ipv6';
-      // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
-      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-      if (mapped?.[1]) {
-        ip = mapped[1];
-        type = 'ipv4';
+      // BlockList.check allocates; the same few upstream addresses come back on every request.
+      let verdict = known.get(address);
+      if (verdict === undefined) {
+        verdict = check(address);
+        if (known.size >= 4096) known.clear();
+        known.set(address, verdict);
       }
-      if (!privateRanges.check(ip, type)) return true;
-      return allowed.check(ip, type);
+      return verdict;
     },
   };
 }

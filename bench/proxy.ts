@@ -1,0 +1,149 @@
+/**
+ * bench/proxy: one run, three targets against the same local upstream (node:http answering 1 KB of JSON),
+ * each process on its own: (a) the upstream directly, (b) a bare node:http + undici `Pool.stream` proxy, the
+ * physical limit of any proxy here, and (c) Ferry's `/proxy` with a real connection, auth injection and
+ * activity logging on. Prints requests/s and p50/p99 at concurrency 1 and 50, the ratios c/a and c/b, and
+ * Ferry's peak RSS while it streams a 100 MB download.
+ *
+ *   pnpm build && pnpm bench:proxy             (BENCH_DURATION_MS per measure, default 4000)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuMsOf, downloadWatchingRss, fmt, load, type LoadResult } from './lib/load.js';
+
+const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
+const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
+const port = (): number => 20000 + Math.floor(Math.random() * 20000);
+
+function waitReady(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+}
+
+async function helper(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', helpers, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitReady(child);
+  return child;
+}
+
+async function ferry(env: Record<string, string>, p: number): Promise<ChildProcess> {
+  const extra = process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...extra, serverEntry], {
+    env: { ...process.env, ...env, PORT: String(p), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${p}/health`)).ok) return child;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const upPort = port();
+const upstream = await helper(['upstream', String(upPort)]);
+const upOrigin = `http://127.0.0.1:${upPort}`;
+const barePort = port();
+const bare = await helper(['bare', String(barePort), upOrigin]);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-proxy-'));
+const providersFile = join(dataDir, 'providers.yaml');
+writeFileSync(
+  providersFile,
+  [
+    'bench-api:',
+    '  display_name: Bench API',
+    '  auth_mode: OAUTH2',
+    '  authorization_url: https://example.com/authorize',
+    '  token_url: https://example.com/token',
+    '  docs: https://example.com/docs',
+    '  categories: [dev-tools]',
+    '  proxy:',
+    `    base_url: ${upOrigin}`,
+    '    headers:',
+    "      x-api-version: '2024-01-01'",
+    '',
+  ].join('\n'),
+);
+const secretKey = randomUUID();
+const ferryPort = port();
+const server = await ferry(
+  {
+    FERRY_DATA_DIR: dataDir,
+    FERRY_SECRET_KEY: secretKey,
+    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    FERRY_PROVIDERS_FILE: providersFile,
+    FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: '127.0.0.1',
+  },
+  ferryPort,
+);
+const ferryOrigin = `http://127.0.0.1:${ferryPort}`;
+const json = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
+for (const [path, body] of [
+  ['/integrations', { provider: 'bench-api', unique_key: 'bench', credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } }],
+  ['/connections', { provider_config_key: 'bench', connection_id: 'conn-1', credentials: { type: 'OAUTH2', access_token: `tok_${randomBytes(20).toString('hex')}`, refresh_token: 'r', expires_at: '2099-01-01T00:00:00Z' } }],
+] as const) {
+  const res = await fetch(ferryOrigin + path, { method: 'POST', headers: json, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`seeding ${path}: ${res.status} ${await res.text()}`);
+}
+const proxyHeaders = { authorization: `Bearer ${secretKey}`, 'connection-id': 'conn-1', 'provider-config-key': 'bench' };
+
+const results: Record<string, Record<number, LoadResult>> = { a: {}, b: {}, c: {} };
+// CPU time each proxy process spends per request (robust to other load on the machine).
+const cpuPerRequest: Record<string, Record<number, number>> = { b: {}, c: {} };
+const measured = async (k: 'b' | 'c', pid: number, run: () => Promise<LoadResult>, concurrency: number) => {
+  const before = await cpuMsOf(pid);
+  const r = await run();
+  cpuPerRequest[k]![concurrency] = ((await cpuMsOf(pid)) - before) * 1000 / (r.requests + r.requests * ((500) / durationMs));
+  return r;
+};
+for (const concurrency of [1, 50]) {
+  results.a![concurrency] = await load({ origin: upOrigin, path: '/json', concurrency, durationMs });
+  results.b![concurrency] = await measured('b', bare.pid ?? 0, () => load({ origin: `http://127.0.0.1:${barePort}`, path: '/json', concurrency, durationMs }), concurrency);
+  results.c![concurrency] = await measured('c', server.pid ?? 0, () => load({ origin: ferryOrigin, path: '/proxy/json', headers: proxyHeaders, concurrency, durationMs }), concurrency);
+}
+const big = await downloadWatchingRss({ origin: ferryOrigin, path: '/proxy/big?mb=100', headers: proxyHeaders, pid: server.pid ?? 0 });
+const opsRes = await fetch(`${ferryOrigin}/logs/operations?kind=proxy&limit=1`, { headers: json });
+const logged = ((await opsRes.json()) as { data: unknown[] }).data.length > 0;
+
+await Promise.all([stop(server), stop(bare), stop(upstream)]);
+rmSync(dataDir, { recursive: true, force: true });
+
+const names = { a: '(a) upstream directly', b: '(b) bare node:http + Pool.stream proxy', c: '(c) Ferry /proxy (auth + logging)' };
+const rows = ['| target | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|'];
+for (const concurrency of [1, 50]) {
+  for (const k of ['a', 'b', 'c'] as const) {
+    const r = results[k]![concurrency]!;
+    rows.push(`| ${names[k]} | ${concurrency} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.errors} |`);
+  }
+}
+const r = (k: 'a' | 'b' | 'c', c: number) => results[k]![c]!;
+rows.push(
+  `| **c/a** req/s | 1 / 50 | **${fmt(r('c', 1).rps / r('a', 1).rps)} / ${fmt(r('c', 50).rps / r('a', 50).rps)}** | | | |`,
+  `| **c/b** req/s (target ≥ 0.7 at 50) | 1 / 50 | **${fmt(r('c', 1).rps / r('b', 1).rps)} / ${fmt(r('c', 50).rps / r('b', 50).rps)}** | | | |`,
+  `| b/a req/s (physical limit) | 1 / 50 | ${fmt(r('b', 1).rps / r('a', 1).rps)} / ${fmt(r('b', 50).rps / r('a', 50).rps)} | | | |`,
+  `| **added p50 over (a)** (target ≤ 0.5 ms at 1) | 1 / 50 | **${fmt(r('c', 1).p50 - r('a', 1).p50, 3)} ms** / ${fmt(r('c', 50).p50 - r('a', 50).p50, 3)} ms | | | |`,
+  `| CPU per request, (b) / (c) | 1 / 50 | ${fmt(cpuPerRequest.b![1]!, 0)} / ${fmt(cpuPerRequest.c![1]!, 0)} µs; ${fmt(cpuPerRequest.b![50]!, 0)} / ${fmt(cpuPerRequest.c![50]!, 0)} µs | | | |`,
+  `| **Ferry RSS streaming 100 MB** (target growth < 30 MB) | 1 | **+${fmt((big.rssPeak - big.rssBefore) / 2 ** 20, 1)} MB** (${fmt(big.rssBefore / 2 ** 20, 0)} → ${fmt(big.rssPeak / 2 ** 20, 0)} MB, ${fmt(big.bytes / 2 ** 20, 0)} MB in ${fmt(big.ms, 0)} ms) | | | |`,
+);
+console.log(`\nbench/proxy — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure, activity log ${logged ? 'on' : 'EMPTY?'}\n`);
+console.log(rows.join('\n'));
