@@ -367,6 +367,15 @@ describeEachDatabase(
       const ops = await ts.api('GET', '/logs/operations?kind=auth');
       expect(ops.status).toBe(200);
       expect(JSON.stringify(ops.body)).toContain('connection.creation');
+      expect(JSON.stringify(ops.body)).toContain('connection.override');
+      expect(JSON.stringify(ops.body)).toContain('connection.failure');
+      const events = await ts.server.services.store.db
+        .selectFrom('auth_events')
+        .select(['operation', 'success'])
+        .execute();
+      expect(new Set(events.map((e) => `${e.operation}:${e.success}`))).toEqual(
+        new Set(['creation:1', 'override:1', 'failure:0']),
+      );
     });
   },
   { setup },

@@ -213,22 +213,20 @@ export class AuthService {
       );
     }
     let stored: StoredCredentials;
-    if (credentials.type === 'OAUTH2_CC') {
-      const client = credentials.client_id
-        ? { client_id: credentials.client_id, client_secret: credentials.client_secret ?? '' }
-        : undefined;
-      stored = await this.#asTokenErr(() =>
-        mintCredentials({
-          provider,
-          integrationCredentials: integration.credentials,
-          connectionConfig: context.connectionConfig,
-          client,
-        }),
-      );
-    } else {
-      if (credentials.type !== 'NONE')
-        await verifyCredentials(provider, credentials, context.connectionConfig);
-      stored = credentials;
+    try {
+      stored = await this.#directCredentials(integration, provider, credentials, context);
+    } catch (err) {
+      const e = toFerryError(err);
+      await this.writer.recordEvent({
+        environmentId: caller.environmentId,
+        integration,
+        authMode: provider.auth_mode,
+        connectionId: context.connectionId ?? '',
+        operation: 'failure',
+        endUserRowId: context.endUserRowId,
+        error: { code: e.code, message: e.message },
+      });
+      throw err;
     }
     const saved = await this.writer.save({
       environmentId: caller.environmentId,
@@ -239,6 +237,29 @@ export class AuthService {
       context,
     });
     return { providerConfigKey: key, connectionId: saved.connectionId };
+  }
+
+  async #directCredentials(
+    integration: Integration,
+    provider: Provider,
+    credentials: DirectCredentials,
+    context: FlowContext,
+  ): Promise<StoredCredentials> {
+    if (credentials.type === 'OAUTH2_CC') {
+      const client = credentials.client_id
+        ? { client_id: credentials.client_id, client_secret: credentials.client_secret ?? '' }
+        : undefined;
+      return this.#asTokenErr(() =>
+        mintCredentials({
+          provider,
+          integrationCredentials: integration.credentials,
+          connectionConfig: context.connectionConfig,
+          client,
+        }),
+      );
+    }
+    if (credentials.type !== 'NONE') await verifyCredentials(provider, credentials, context.connectionConfig);
+    return credentials;
   }
 
   /** The result of a flow for its secret holder, waiting up to `waitMs`; undefined for a wrong id or secret. */
