@@ -363,6 +363,22 @@ describeEachDatabase(
       expect(forced.body.credentials.token).not.toBe(conn.body.credentials.token);
     });
 
+    it('the published @nangohq/frontend 0.71.10 creates API-key, basic and no-auth connections (wire compatible)', async () => {
+      const { default: Nango } = await import('@nangohq/frontend');
+      const nango = new Nango({ host: ts.url, connectSessionToken: await session() });
+      const apiKey = await nango.auth('fake-apikey', { credentials: { apiKey: FAKE.apiKey } });
+      expect(apiKey).toMatchObject({ providerConfigKey: 'fake-apikey', connectionId: expect.any(String) });
+      const basic = await nango.auth('fake-basic', {
+        credentials: { username: FAKE.username, password: FAKE.password },
+      });
+      expect(basic).toMatchObject({ providerConfigKey: 'fake-basic' });
+      expect(await nango.create('fake-none')).toMatchObject({ providerConfigKey: 'fake-none' });
+      const refused = await nango
+        .auth('fake-apikey', { credentials: { apiKey: 'bad' } })
+        .catch((e: unknown) => e);
+      expect(refused).toMatchObject({ type: 'connection_test_failed' });
+    });
+
     it('records auth operations in the activity log', async () => {
       const ops = await ts.api('GET', '/logs/operations?kind=auth');
       expect(ops.status).toBe(200);
