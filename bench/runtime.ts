@@ -79,11 +79,12 @@ async function throughput(fn: () => Promise<void>, total: number, inFlight: numb
   return total / ((performance.now() - start) / 1000);
 }
 
+/** RSS growth over `total` consecutive runs (one at a time), after 500 to warm up. */
 async function rssGrowth(fn: () => Promise<void>, total: number): Promise<number> {
-  await throughput(fn, 500, 4);
+  for (let i = 0; i < 500; i++) await fn();
   gc();
   const before = rssMb();
-  await throughput(fn, total, 4);
+  for (let i = 0; i < total; i++) await fn();
   gc();
   return rssMb() - before;
 }
@@ -198,7 +199,7 @@ rows.push([
 const ferryRss = await rssGrowth(() => ferryRun(), 20_000);
 const rawRss = await rssGrowth(rawRun, 20_000);
 rows.push([
-  'RSS growth over 20,000 runs (MB)',
+  'RSS growth over 20,000 consecutive runs (MB)',
   fmt(ferryRss, 1),
   fmt(rawRss, 1),
   '–',

@@ -3,6 +3,7 @@ import { compileEntry, type CodeEntry } from './codeCache.js';
 import { SANDBOX_FILENAME } from './sandboxBundle.js';
 
 const SCRIPTS_PER_ISOLATE = 32;
+const TRIM_AFTER_MS = 30_000;
 
 /** One warm isolate with its compiled sandbox and its most recently used scripts. */
 export class PooledIsolate {
@@ -58,8 +59,10 @@ export class PooledIsolate {
 /** Options of {@link IsolatePool}. */
 export interface PoolOptions {
   memoryLimitMb: number;
-  /** Idle isolates kept warm. */
+  /** Idle isolates kept warm for good. */
   size: number;
+  /** Idle isolates kept for a while after a burst (trimmed back to `size` once idle for 30 s). */
+  maxIdle: number;
   /** Isolates in use at once; more callers wait. */
   max: number;
   maxRunsPerIsolate: number;
@@ -75,6 +78,7 @@ export class IsolatePool {
   private busy = 0;
   private warming = 0;
   private disposed = false;
+  private trim: NodeJS.Timeout | undefined;
   replaced = 0;
 
   constructor(
@@ -117,14 +121,24 @@ export class IsolatePool {
     pooled.runs++;
     const keep =
       clean && !this.disposed && !pooled.isolate.isDisposed && pooled.runs < this.options.maxRunsPerIsolate;
-    if (keep && this.idle.length < this.options.size) {
+    if (keep && this.idle.length < this.options.maxIdle) {
       this.idle.push(pooled);
+      if (this.idle.length > this.options.size) this.scheduleTrim();
     } else {
       if (!clean) this.replaced++;
       pooled.dispose();
       this.warm();
     }
     this.leave();
+  }
+
+  // Creating and disposing isolates under load fragments the heap (RSS grows), so a burst's isolates
+  // are kept, and only trimmed once the pool has had more idle isolates than `size` for 30 s.
+  private scheduleTrim(): void {
+    this.trim ??= setTimeout(() => {
+      this.trim = undefined;
+      while (this.idle.length > this.options.size) this.idle.shift()?.dispose();
+    }, TRIM_AFTER_MS).unref();
   }
 
   private leave(): void {
@@ -141,6 +155,7 @@ export class IsolatePool {
   /** Disposes the idle isolates; busy ones are disposed by their runs. */
   dispose(): void {
     this.disposed = true;
+    clearTimeout(this.trim);
     for (const pooled of this.idle.splice(0)) pooled.dispose();
     for (const wake of this.waiting.splice(0)) wake();
   }

@@ -68,12 +68,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const codes = new CodeCache();
   const sandbox: Promise<CodeEntry> = sandboxSource().then((wrapped) => ({ hash: 'sandbox', wrapped }));
   sandbox.catch(() => undefined);
+  const size = options.poolSize ?? availableParallelism();
+  const max = options.maxConcurrentRuns ?? 64;
   const pool = new IsolatePool(
     {
       memoryLimitMb,
-      size: options.poolSize ?? availableParallelism(),
-      max: options.maxConcurrentRuns ?? 64,
-      maxRunsPerIsolate: options.maxRunsPerIsolate ?? 500,
+      size,
+      max,
+      maxIdle: Math.max(size, Math.min(max, 4 * size)),
+      maxRunsPerIsolate: options.maxRunsPerIsolate ?? 10_000,
     },
     sandbox,
   );

@@ -87,11 +87,14 @@ export interface RunResult {
 export interface RuntimeOptions {
   /** Heap limit of each isolate in MB (default 128). A run past it ends `out_of_memory`. */
   memoryLimitMb?: number;
-  /** Idle isolates kept warm (default: the number of cores). */
+  /**
+   * Idle isolates kept warm (default: the number of cores). After a burst, up to 4× as many stay idle
+   * until the pool has been quiet for 30 s: creating and disposing isolates under load grows RSS.
+   */
   poolSize?: number;
   /** Runs executing at once; more wait for a slot (default 64). Each running script has its own isolate. */
   maxConcurrentRuns?: number;
-  /** An isolate is replaced after this many runs (default 500), to bound heap growth. */
+  /** An isolate is replaced after this many runs (default 10,000), to bound heap growth. */
   maxRunsPerIsolate?: number;
   /** Overrides of the default limits, for every run. */
   limits?: Partial<RunLimits>;
