@@ -1,4 +1,5 @@
 import { resolveOptions, type FerryOptions } from './options.js';
+import { fromProxyResponse, toProxyRequest, type ProxyConfiguration, type ProxyResponse } from './proxy.js';
 import { createTransport, type ApiRequest, type Transport } from './transport.js';
 import type * as T from './types.js';
 import { path } from './url.js';
@@ -316,5 +317,41 @@ export class Ferry {
     assertString('id', id);
     assertOptionalObject('query', query);
     return this.#send({ method: 'GET', path: path`/logs/operations/${id}/messages`, query });
+  }
+
+  /**
+   * `ANY /proxy/{endpoint}`: sends a request to the connection's provider with its credentials (auth,
+   * retries and rate-limit waits on the server). Resolves with the provider's answer for any status.
+   * @throws FerryError when Ferry itself fails the request (`unknown_connection`, `invalid_credentials`,
+   *   `forbidden_url`, `proxy_timeout`, `upstream_unreachable`, …) or `network_error`; TypeError on misuse.
+   */
+  async proxy<T = unknown>(config: ProxyConfiguration): Promise<ProxyResponse<T>> {
+    const raw = await this.#transport.sendRaw(toProxyRequest(config, this.#secretKey));
+    return fromProxyResponse<T>(raw, config.responseType);
+  }
+
+  /** {@link Ferry.proxy} with `GET`. */
+  get<T = unknown>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'GET' });
+  }
+
+  /** {@link Ferry.proxy} with `POST`. */
+  post<T = unknown>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'POST' });
+  }
+
+  /** {@link Ferry.proxy} with `PUT`. */
+  put<T = unknown>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'PUT' });
+  }
+
+  /** {@link Ferry.proxy} with `PATCH`. */
+  patch<T = unknown>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'PATCH' });
+  }
+
+  /** {@link Ferry.proxy} with `DELETE`. */
+  delete<T = unknown>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'DELETE' });
   }
 }

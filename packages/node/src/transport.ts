@@ -19,6 +19,23 @@ export interface ApiRequest {
   readonly token: string;
 }
 
+/** A request sent as is (the proxy): any method, headers and body; the response is not decoded. */
+export interface RawRequest {
+  readonly method: string;
+  /** Path and query, already encoded. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Uint8Array | undefined;
+  readonly token: string;
+}
+
+/** The undecoded answer to a {@link RawRequest}. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
 /** What {@link createTransport} takes. */
 export interface TransportOptions {
   /** Where requests go. */
@@ -37,6 +54,11 @@ export interface Transport {
    *   arrived (including timeouts); `unexpected_response` when the body is not the JSON the API promises.
    */
   send(request: ApiRequest): Promise<unknown>;
+  /**
+   * Sends one request as is and returns the raw response, whatever its status.
+   * @throws FerryError `network_error` when no response arrived (including timeouts).
+   */
+  sendRaw(request: RawRequest): Promise<RawResponse>;
   /** Closes the own pool (gracefully: in-flight requests finish). An injected dispatcher is left open. */
   close(): Promise<void>;
 }
@@ -97,8 +119,33 @@ export function createTransport(options: TransportOptions): Transport {
     return decode(route, response.statusCode, text);
   }
 
+  async function sendRaw(request: RawRequest): Promise<RawResponse> {
+    const route = `${request.method} ${request.path.split('?')[0] ?? ''}`;
+    try {
+      const response = await dispatcher.request({
+        origin: baseUrl.origin,
+        path: baseUrl.prefix + request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: { 'user-agent': USER_AGENT, ...request.headers, authorization: `Bearer ${request.token}` },
+        body: request.body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      return { status: response.statusCode, headers, body };
+    } catch (cause) {
+      throw networkError(route, timeoutMs, cause);
+    }
+  }
+
   return {
     send,
+    sendRaw,
     async close() {
       await ownPool?.close();
     },
@@ -149,8 +196,8 @@ function unexpected(route: string, status: number, detail: string): FerryError {
   });
 }
 
-/** Reads `{ error: { code, message, errors?, payload? } }`; anything else is not an envelope. */
-function readEnvelope(json: unknown, status: number): FerryError | undefined {
+/** Reads `{ error: { code, message, errors?, payload? } }` into a FerryError; anything else is not an envelope. */
+export function readEnvelope(json: unknown, status: number): FerryError | undefined {
   if (!isRecord(json) || !isRecord(json.error)) return undefined;
   const { code, message, errors, payload } = json.error;
   if (typeof code !== 'string' || code === '') return undefined;
