@@ -54,7 +54,13 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
   });
 
   it('starts on A, comes back to B, and A answers the long-poll from the database', async () => {
-    const json = async (base: string, path: string, body: unknown, token = secretKey) => {
+    type Data = { token: string; flow_id: string; flow_secret: string; url: string };
+    const json = async (
+      base: string,
+      path: string,
+      body: unknown,
+      token = secretKey,
+    ): Promise<{ data: Data }> => {
       const r = await fetch(base + path, {
         method: 'POST',
         headers: {
@@ -64,7 +70,7 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
         },
         body: JSON.stringify(body),
       });
-      return (await r.json()) as { data: Record<string, string> };
+      return (await r.json()) as { data: Data };
     };
     const onA = (publicUrl: string): string => publicUrl.replace('http://ferry.test', a.url);
     await json(a.url, '/integrations', {
