@@ -59,7 +59,7 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
       base: string,
       path: string,
       body: unknown,
-      token = secretKey,
+      token: string = secretKey,
     ): Promise<{ data: Data }> => {
       const r = await fetch(base + path, {
         method: 'POST',
