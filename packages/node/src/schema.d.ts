@@ -403,7 +403,8 @@ export interface paths {
          *     connection and answers an HTML page that posts `{type: 'ferry_auth_success', providerConfigKey,
          *     connectionId}` or `{type: 'ferry_auth_error', code, message}` to the opener at the exact origin of the
          *     page that started the flow, then closes. Codes: `state_err`, `token_err`, `access_denied`,
-         *     `callback_err`, `unknown_error`.
+         *     `invalid_scope`, `provider_config_err`, `provider_unavailable`, `interaction_required`, `callback_err`,
+         *     `unknown_error`.
          */
         get: operations["oauthCallback"];
         put?: never;
@@ -990,7 +991,7 @@ export interface components {
             connection_id?: string;
             /** @description With `error`. */
             error?: {
-                /** @description `state_err`, `token_err`, `access_denied`, `callback_err`, `unknown_error`, or a server error code. */
+                /** @description `state_err`, `token_err`, `access_denied`, `invalid_scope`, `provider_config_err`, `provider_unavailable`, `interaction_required`, `callback_err`, `unknown_error`, or a server error code. */
                 code: string;
                 message: string;
             };

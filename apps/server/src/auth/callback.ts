@@ -7,6 +7,7 @@ import type { Flow } from './flows.js';
 import { mintCredentials } from './mint.js';
 import { exchangeCode } from './oauth2.js';
 import { oauth1AccessToken } from './oauth1.js';
+import { providerError } from './providerErrors.js';
 import type { AuthService } from './service.js';
 import { clearStateCookie, stateCookieMatches } from './stateCookie.js';
 
@@ -22,11 +23,6 @@ class CallbackError extends Error {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-
-/** Provider `error` values (RFC 6749 §4.1.2.1) as codes the SDK knows. */
-function providerErrorCode(error: string): string {
-  return error === 'access_denied' ? 'access_denied' : 'callback_err';
-}
 
 /**
  * Handles `GET /oauth/callback` (and the GitHub App setup URL): takes the single-use state (a replay finds
@@ -79,15 +75,10 @@ export async function handleCallback(
         'The sign-in was not started in this browser (its state cookie is missing or wrong).',
       );
     }
-    const providerError = str(q.error);
-    if (providerError) {
-      const description = str(q.error_description);
-      throw new CallbackError(
-        providerErrorCode(providerError),
-        providerError === 'access_denied'
-          ? 'Access was denied at the provider.'
-          : `The provider answered ${providerError}${description ? `: ${description.slice(0, 300)}` : ''}.`,
-      );
+    const error = str(q.error);
+    if (error) {
+      const mapped = providerError(error, str(q.error_description));
+      throw new CallbackError(mapped.code, mapped.message);
     }
     const connectionId = await complete(auth, flow, session, q);
     message = {
