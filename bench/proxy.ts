@@ -30,7 +30,9 @@ function waitReady(child: ChildProcess): Promise<void> {
 }
 
 async function helper(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', helpers, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', helpers, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await waitReady(child);
   return child;
 }
@@ -99,13 +101,36 @@ const server = await ferry(
 const ferryOrigin = `http://127.0.0.1:${ferryPort}`;
 const json = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
 for (const [path, body] of [
-  ['/integrations', { provider: 'bench-api', unique_key: 'bench', credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } }],
-  ['/connections', { provider_config_key: 'bench', connection_id: 'conn-1', credentials: { type: 'OAUTH2', access_token: `tok_${randomBytes(20).toString('hex')}`, refresh_token: 'r', expires_at: '2099-01-01T00:00:00Z' } }],
+  [
+    '/integrations',
+    {
+      provider: 'bench-api',
+      unique_key: 'bench',
+      credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
+    },
+  ],
+  [
+    '/connections',
+    {
+      provider_config_key: 'bench',
+      connection_id: 'conn-1',
+      credentials: {
+        type: 'OAUTH2',
+        access_token: `tok_${randomBytes(20).toString('hex')}`,
+        refresh_token: 'r',
+        expires_at: '2099-01-01T00:00:00Z',
+      },
+    },
+  ],
 ] as const) {
   const res = await fetch(ferryOrigin + path, { method: 'POST', headers: json, body: JSON.stringify(body) });
   if (res.status >= 300) throw new Error(`seeding ${path}: ${res.status} ${await res.text()}`);
 }
-const proxyHeaders = { authorization: `Bearer ${secretKey}`, 'connection-id': 'conn-1', 'provider-config-key': 'bench' };
+const proxyHeaders = {
+  authorization: `Bearer ${secretKey}`,
+  'connection-id': 'conn-1',
+  'provider-config-key': 'bench',
+};
 
 const results: Record<string, Record<number, LoadResult>> = { a: {}, b: {}, c: {} };
 // CPU time each proxy process spends per request (robust to other load on the machine).
@@ -113,27 +138,49 @@ const cpuPerRequest: Record<string, Record<number, number>> = { b: {}, c: {} };
 const measured = async (k: 'b' | 'c', pid: number, run: () => Promise<LoadResult>, concurrency: number) => {
   const before = await cpuMsOf(pid);
   const r = await run();
-  cpuPerRequest[k]![concurrency] = ((await cpuMsOf(pid)) - before) * 1000 / (r.requests + r.requests * ((500) / durationMs));
+  cpuPerRequest[k]![concurrency] =
+    (((await cpuMsOf(pid)) - before) * 1000) / (r.requests + r.requests * (500 / durationMs));
   return r;
 };
 for (const concurrency of [1, 50]) {
   results.a![concurrency] = await load({ origin: upOrigin, path: '/json', concurrency, durationMs });
-  results.b![concurrency] = await measured('b', bare.pid ?? 0, () => load({ origin: `http://127.0.0.1:${barePort}`, path: '/json', concurrency, durationMs }), concurrency);
-  results.c![concurrency] = await measured('c', server.pid ?? 0, () => load({ origin: ferryOrigin, path: '/proxy/json', headers: proxyHeaders, concurrency, durationMs }), concurrency);
+  results.b![concurrency] = await measured(
+    'b',
+    bare.pid ?? 0,
+    () => load({ origin: `http://127.0.0.1:${barePort}`, path: '/json', concurrency, durationMs }),
+    concurrency,
+  );
+  results.c![concurrency] = await measured(
+    'c',
+    server.pid ?? 0,
+    () => load({ origin: ferryOrigin, path: '/proxy/json', headers: proxyHeaders, concurrency, durationMs }),
+    concurrency,
+  );
 }
-const big = await downloadWatchingRss({ origin: ferryOrigin, path: '/proxy/big?mb=100', headers: proxyHeaders, pid: server.pid ?? 0 });
+const big = await downloadWatchingRss({
+  origin: ferryOrigin,
+  path: '/proxy/big?mb=100',
+  headers: proxyHeaders,
+  pid: server.pid ?? 0,
+});
 const opsRes = await fetch(`${ferryOrigin}/logs/operations?kind=proxy&limit=1`, { headers: json });
 const logged = ((await opsRes.json()) as { data: unknown[] }).data.length > 0;
 
 await Promise.all([stop(server), stop(bare), stop(upstream)]);
 rmSync(dataDir, { recursive: true, force: true });
 
-const names = { a: '(a) upstream directly', b: '(b) bare node:http + Pool.stream proxy', c: '(c) Ferry /proxy (auth + logging)' };
+const names = {
+  a: '(a) upstream directly',
+  b: '(b) bare node:http + Pool.stream proxy',
+  c: '(c) Ferry /proxy (auth + logging)',
+};
 const rows = ['| target | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|'];
 for (const concurrency of [1, 50]) {
   for (const k of ['a', 'b', 'c'] as const) {
     const r = results[k]![concurrency]!;
-    rows.push(`| ${names[k]} | ${concurrency} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.errors} |`);
+    rows.push(
+      `| ${names[k]} | ${concurrency} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.errors} |`,
+    );
   }
 }
 const r = (k: 'a' | 'b' | 'c', c: number) => results[k]![c]!;
@@ -145,5 +192,7 @@ rows.push(
   `| CPU per request, (b) / (c) | 1 / 50 | ${fmt(cpuPerRequest.b![1]!, 0)} / ${fmt(cpuPerRequest.c![1]!, 0)} µs; ${fmt(cpuPerRequest.b![50]!, 0)} / ${fmt(cpuPerRequest.c![50]!, 0)} µs | | | |`,
   `| **Ferry RSS streaming 100 MB** (target growth < 30 MB) | 1 | **+${fmt((big.rssPeak - big.rssBefore) / 2 ** 20, 1)} MB** (${fmt(big.rssBefore / 2 ** 20, 0)} → ${fmt(big.rssPeak / 2 ** 20, 0)} MB, ${fmt(big.bytes / 2 ** 20, 0)} MB in ${fmt(big.ms, 0)} ms) | | | |`,
 );
-console.log(`\nbench/proxy — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure, activity log ${logged ? 'on' : 'EMPTY?'}\n`);
+console.log(
+  `\nbench/proxy — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure, activity log ${logged ? 'on' : 'EMPTY?'}\n`,
+);
 console.log(rows.join('\n'));

@@ -40,11 +40,17 @@ if (role === 'upstream') {
   const pool = new Pool(target ?? '', { connections: 256 });
   createServer((req, res) => {
     pool
-      .stream({ method: 'GET', path: req.url ?? '/', headers: { authorization: 'Bearer x' }, opaque: res }, ({ statusCode, headers, opaque }) => {
-        const out = opaque as typeof res;
-        out.writeHead(statusCode, { 'content-type': String(headers['content-type']), 'content-length': String(headers['content-length']) });
-        return out;
-      })
+      .stream(
+        { method: 'GET', path: req.url ?? '/', headers: { authorization: 'Bearer x' }, opaque: res },
+        ({ statusCode, headers, opaque }) => {
+          const out = opaque;
+          out.writeHead(statusCode, {
+            'content-type': String(headers['content-type']),
+            'content-length': String(headers['content-length']),
+          });
+          return out;
+        },
+      )
       .catch(() => res.destroy());
   }).listen(port, '127.0.0.1', () => console.log('ready'));
 } else {

@@ -41,7 +41,10 @@ const envSchema = z.object({
     .default('10mb'),
   FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: z
     .string()
-    .regex(/^(true|false|[0-9a-fA-F.:/, ]*)$/, 'must be true, false or a comma-separated list of addresses/CIDRs')
+    .regex(
+      /^(true|false|[0-9a-fA-F.:/, ]*)$/,
+      'must be true, false or a comma-separated list of addresses/CIDRs',
+    )
     .optional(),
   FERRY_PROXY_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FERRY_PROXY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),

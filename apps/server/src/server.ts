@@ -53,7 +53,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = createServer((req, res) => (isProxyPath(req.url ?? '') ? proxy(req, res) : app(req, res)));
+      const s = createServer((req, res) => {
+        if (isProxyPath(req.url ?? '')) proxy(req, res);
+        else void app(req, res);
+      });
       s.once('error', reject);
       s.listen(opts.port, opts.host, () => resolve(s));
     });

@@ -13,7 +13,13 @@ const key = (): string => `k${++counter}-${Date.now()}`;
 async function call(
   ts: TestServer,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: RequestInit['body']; connection?: string; integration?: string } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: RequestInit['body'];
+    connection?: string;
+    integration?: string;
+  } = {},
 ) {
   const res = await fetch(`${ts.url}/proxy${path}`, {
     method: init.method ?? 'GET',
@@ -24,14 +30,22 @@ async function call(
       ...init.headers,
     },
     ...(init.body !== undefined ? { body: init.body, duplex: 'half' } : {}),
-  } as RequestInit);
-  return { res, attempts: Number(res.headers.get('x-ferry-proxy-attempts')), upstreamError: res.headers.get('x-ferry-upstream-error') };
+  });
+  return {
+    res,
+    attempts: Number(res.headers.get('x-ferry-proxy-attempts')),
+    upstreamError: res.headers.get('x-ferry-upstream-error'),
+  };
 }
 
 function rawGet(ts: TestServer, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${ts.url}${path}`, {
-      headers: { authorization: `Bearer ${ts.secretKey}`, 'connection-id': 'c1', 'provider-config-key': 'api' },
+      headers: {
+        authorization: `Bearer ${ts.secretKey}`,
+        'connection-id': 'c1',
+        'provider-config-key': 'api',
+      },
     });
     req.path = path;
     req.on('response', (res) => {
@@ -49,18 +63,63 @@ describeEachDatabase(
   (get) => {
     it('sets up integrations and connections', async () => {
       const ts = get();
-      const ok = async (p: Promise<{ status: number; body: unknown }>, status: number) => expect((await p).status).toBe(status);
-      await ok(ts.api('POST', '/integrations', { provider: 'fake-api', unique_key: 'api', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' } }), 200);
+      const ok = async (p: Promise<{ status: number; body: unknown }>, status: number) =>
+        expect((await p).status).toBe(status);
+      await ok(
+        ts.api('POST', '/integrations', {
+          provider: 'fake-api',
+          unique_key: 'api',
+          credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' },
+        }),
+        200,
+      );
       await ok(ts.api('POST', '/integrations', { provider: 'fake-key', unique_key: 'key' }), 200);
-      await ok(ts.api('POST', '/connections', { provider_config_key: 'api', connection_id: 'c1', credentials: { type: 'OAUTH2', access_token: 'access-initial', refresh_token: 'r1', expires_at: '2099-01-01T00:00:00Z' } }), 201);
-      await ok(ts.api('POST', '/connections', { provider_config_key: 'api', connection_id: 'stale', credentials: { type: 'OAUTH2', access_token: 'expired-token', refresh_token: 'r2', expires_at: '2099-01-01T00:00:00Z' } }), 201);
-      await ok(ts.api('POST', '/connections', { provider_config_key: 'key', connection_id: 'k1', credentials: { type: 'API_KEY', apiKey: 'sk_live_secret' } }), 201);
+      await ok(
+        ts.api('POST', '/connections', {
+          provider_config_key: 'api',
+          connection_id: 'c1',
+          credentials: {
+            type: 'OAUTH2',
+            access_token: 'access-initial',
+            refresh_token: 'r1',
+            expires_at: '2099-01-01T00:00:00Z',
+          },
+        }),
+        201,
+      );
+      await ok(
+        ts.api('POST', '/connections', {
+          provider_config_key: 'api',
+          connection_id: 'stale',
+          credentials: {
+            type: 'OAUTH2',
+            access_token: 'expired-token',
+            refresh_token: 'r2',
+            expires_at: '2099-01-01T00:00:00Z',
+          },
+        }),
+        201,
+      );
+      await ok(
+        ts.api('POST', '/connections', {
+          provider_config_key: 'key',
+          connection_id: 'k1',
+          credentials: { type: 'API_KEY', apiKey: 'sk_live_secret' },
+        }),
+        201,
+      );
     });
 
     it('forwards method, path, query, Nango-Proxy-* headers and the injected auth; never hop-by-hop or an auth override', async () => {
       const ts = get();
       const { res, attempts } = await call(ts, '/echo?a=1&b=two%20words', {
-        headers: { 'nango-proxy-x-custom': 'yes', 'nango-proxy-authorization': 'Bearer evil', 'nango-proxy-connection': 'close', 'nango-proxy-te': 'trailers', 'x-not-forwarded': 'no' },
+        headers: {
+          'nango-proxy-x-custom': 'yes',
+          'nango-proxy-authorization': 'Bearer evil',
+          'nango-proxy-connection': 'close',
+          'nango-proxy-te': 'trailers',
+          'x-not-forwarded': 'no',
+        },
       });
       expect(res.status).toBe(200);
       expect(attempts).toBe(1);
@@ -76,7 +135,11 @@ describeEachDatabase(
 
     it('injects an API key through the provider templates, under the base path, and the caller cannot override it', async () => {
       const ts = get();
-      const { res } = await call(ts, '/echo?api_key=evil&x=1', { connection: 'k1', integration: 'key', headers: { 'nango-proxy-x-api-key': 'evil' } });
+      const { res } = await call(ts, '/echo?api_key=evil&x=1', {
+        connection: 'k1',
+        integration: 'key',
+        headers: { 'nango-proxy-x-api-key': 'evil' },
+      });
       const seen = (await res.json()) as { url: string; headers: Record<string, string> };
       expect(seen.url).toBe('/v1/echo?x=1&api_key=sk_live_secret');
       expect(seen.headers['x-api-key']).toBe('sk_live_secret');
@@ -87,16 +150,30 @@ describeEachDatabase(
       const ts = get();
       const blob = Buffer.alloc(3 * 1024 * 1024, 7);
       blob.write('not json at all');
-      const { res } = await call(ts, '/echo', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: blob });
-      const seen = (await res.json()) as { body_length: number; body_sha256: string; headers: Record<string, string> };
+      const { res } = await call(ts, '/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: blob,
+      });
+      const seen = (await res.json()) as {
+        body_length: number;
+        body_sha256: string;
+        headers: Record<string, string>;
+      };
       expect(seen.body_length).toBe(blob.length);
-      expect(seen.body_sha256).toBe((await import('node:crypto')).createHash('sha256').update(blob).digest('hex'));
+      expect(seen.body_sha256).toBe(
+        (await import('node:crypto')).createHash('sha256').update(blob).digest('hex'),
+      );
       expect(seen.headers['content-type']).toBe('application/octet-stream');
       const form = new FormData();
       form.append('field', 'value');
       form.append('file', new Blob(['file-content']), 'a.txt');
       const multipart = await call(ts, '/echo', { method: 'PUT', body: form });
-      const m = (await multipart.res.json()) as { method: string; body_text: string; headers: Record<string, string> };
+      const m = (await multipart.res.json()) as {
+        method: string;
+        body_text: string;
+        headers: Record<string, string>;
+      };
       expect(m.method).toBe('PUT');
       expect(m.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
       expect(m.body_text).toContain('file-content');
@@ -118,7 +195,9 @@ describeEachDatabase(
       for (const form of ['seconds', 'date']) {
         const k = key();
         const t0 = Date.now();
-        const { res, attempts } = await call(ts, `/retry-after?key=${k}&form=${form}`, { headers: { retries: '3' } });
+        const { res, attempts } = await call(ts, `/retry-after?key=${k}&form=${form}`, {
+          headers: { retries: '3' },
+        });
         expect(res.status).toBe(200);
         expect(attempts).toBe(2);
         expect(upstream.hits('/retry-after').filter((h) => h.url.includes(k))).toHaveLength(2);
@@ -130,7 +209,9 @@ describeEachDatabase(
       const ts = get();
       const k = key();
       const t0 = Date.now();
-      const { res, attempts, upstreamError } = await call(ts, `/retry-after?key=${k}&form=long`, { headers: { retries: '5' } });
+      const { res, attempts, upstreamError } = await call(ts, `/retry-after?key=${k}&form=long`, {
+        headers: { retries: '5' },
+      });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBe('3600');
       expect(upstreamError).toBe('true');
@@ -160,7 +241,9 @@ describeEachDatabase(
     it('retries the statuses listed in Retry-On', async () => {
       const ts = get();
       const k = key();
-      const { res, attempts } = await call(ts, `/flaky?key=${k}&fail=1&status=409`, { headers: { retries: '1', 'retry-on': '409' } });
+      const { res, attempts } = await call(ts, `/flaky?key=${k}&fail=1&status=409`, {
+        headers: { retries: '1', 'retry-on': '409' },
+      });
       expect([res.status, attempts]).toEqual([200, 2]);
       const k2 = key();
       const plain = await call(ts, `/flaky?key=${k2}&fail=1&status=409`, { headers: { retries: '1' } });
@@ -224,7 +307,13 @@ describeEachDatabase(
     it('refuses path escapes, absolute URLs, CR/LF and foreign base URL overrides', async () => {
       const ts = get();
       const before = upstream.seen.length;
-      for (const path of ['/%2e%2e/admin', '/a/../../admin', '/a/..%2f..%2fadmin', '/http://evil.example/x', '/echo%0d%0aX-Injected:%201']) {
+      for (const path of [
+        '/%2e%2e/admin',
+        '/a/../../admin',
+        '/a/..%2f..%2fadmin',
+        '/http://evil.example/x',
+        '/echo%0d%0aX-Injected:%201',
+      ]) {
         // node:http sends the path as written (fetch and undici normalise dot segments away).
         const res = await rawGet(ts, `/proxy${path}`);
         expect([path, res.status]).toEqual([path, 400]);
@@ -242,10 +331,14 @@ describeEachDatabase(
       const unknown = await call(ts, '/echo', { connection: 'nope' });
       expect(unknown.res.status).toBe(404);
       expect(await unknown.res.json()).toMatchObject({ error: { code: 'unknown_connection' } });
-      const res = await fetch(`${ts.url}/proxy/echo`, { headers: { authorization: `Bearer ${ts.secretKey}` } });
+      const res = await fetch(`${ts.url}/proxy/echo`, {
+        headers: { authorization: `Bearer ${ts.secretKey}` },
+      });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_headers' } });
-      const anon = await fetch(`${ts.url}/proxy/echo`, { headers: { 'connection-id': 'c1', 'provider-config-key': 'api' } });
+      const anon = await fetch(`${ts.url}/proxy/echo`, {
+        headers: { 'connection-id': 'c1', 'provider-config-key': 'api' },
+      });
       expect(anon.status).toBe(401);
     });
 
@@ -253,9 +346,16 @@ describeEachDatabase(
       const ts = get();
       await call(ts, '/echo?x=1', { connection: 'k1', integration: 'key' });
       const ops = await ts.api('GET', '/logs/operations?kind=proxy&limit=50');
-      const op = (ops.body as { data: { connection_id: string; status: string; meta: Record<string, unknown> }[] }).data.find((o) => o.connection_id === 'k1' && String(o.meta.url).includes('/v1/echo'));
+      const op = (
+        ops.body as { data: { connection_id: string; status: string; meta: Record<string, unknown> }[] }
+      ).data.find((o) => o.connection_id === 'k1' && String(o.meta.url).includes('/v1/echo'));
       expect(op?.status).toBe('success');
-      expect(op?.meta).toMatchObject({ method: 'GET', status: 200, attempts: 1, url: `${upstream.url}/v1/echo?x=1&api_key=[redacted]` });
+      expect(op?.meta).toMatchObject({
+        method: 'GET',
+        status: 200,
+        attempts: 1,
+        url: `${upstream.url}/v1/echo?x=1&api_key=[redacted]`,
+      });
       expect(typeof op?.meta.duration_ms).toBe('number');
       expect(op?.meta.bytes_out).toBeGreaterThan(100);
       expect(JSON.stringify(ops.body)).not.toContain('sk_live_secret');

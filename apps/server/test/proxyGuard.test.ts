@@ -29,9 +29,22 @@ async function start(allowPrivateNetworks: boolean | string[]): Promise<TestServ
   });
   servers.push(ts);
   for (const provider of ['fake-api', 'fake-named', 'fake-private']) {
-    await ts.api('POST', '/integrations', { provider, unique_key: provider, ...(provider === 'fake-api' ? { credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } } : {}) });
-    const credentials = provider === 'fake-api' ? { type: 'OAUTH2', access_token: 'tok' } : { type: 'API_KEY', apiKey: 'key-1' };
-    const res = await ts.api('POST', '/connections', { provider_config_key: provider, connection_id: 'c1', credentials });
+    await ts.api('POST', '/integrations', {
+      provider,
+      unique_key: provider,
+      ...(provider === 'fake-api'
+        ? { credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } }
+        : {}),
+    });
+    const credentials =
+      provider === 'fake-api'
+        ? { type: 'OAUTH2', access_token: 'tok' }
+        : { type: 'API_KEY', apiKey: 'key-1' };
+    const res = await ts.api('POST', '/connections', {
+      provider_config_key: provider,
+      connection_id: 'c1',
+      credentials,
+    });
     expect(res.status).toBe(201);
   }
   return ts;
@@ -39,10 +52,19 @@ async function start(allowPrivateNetworks: boolean | string[]): Promise<TestServ
 
 async function call(ts: TestServer, integration: string, path: string) {
   const res = await fetch(`${ts.url}/proxy${path}`, {
-    headers: { authorization: `Bearer ${ts.secretKey}`, 'connection-id': 'c1', 'provider-config-key': integration, retries: '3' },
+    headers: {
+      authorization: `Bearer ${ts.secretKey}`,
+      'connection-id': 'c1',
+      'provider-config-key': integration,
+      retries: '3',
+    },
   });
   const text = await res.text();
-  return { status: res.status, attempts: Number(res.headers.get('x-ferry-proxy-attempts')), body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  return {
+    status: res.status,
+    attempts: Number(res.headers.get('x-ferry-proxy-attempts')),
+    body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+  };
 }
 
 beforeAll(async () => {
@@ -92,7 +114,11 @@ describe('SSRF guard, allowing only 127.0.0.1', () => {
   it('follows allowed redirects, dropping the auth when the origin changes', async () => {
     const same = await call(ts, 'fake-api', `/redirect?to=${encodeURIComponent('/echo')}`);
     expect([same.status, same.attempts, same.body?.headers?.authorization]).toEqual([200, 1, 'Bearer tok']);
-    const cross = await call(ts, 'fake-api', `/redirect?to=${encodeURIComponent(`http://api.fake.test:${upstream.port}/echo`)}`);
+    const cross = await call(
+      ts,
+      'fake-api',
+      `/redirect?to=${encodeURIComponent(`http://api.fake.test:${upstream.port}/echo`)}`,
+    );
     expect([cross.status, cross.body?.headers?.authorization]).toEqual([200, undefined]);
   });
 });

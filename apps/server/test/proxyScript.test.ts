@@ -54,18 +54,39 @@ describeEachDatabase(
   (get) => {
     it("walks link and cursor pages through the proxy engine, waiting out rate limits, with the provider's paginate defaults", async () => {
       const ts = get();
-      await ts.api('POST', '/integrations', { provider: 'fake-api', unique_key: 'api', credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } });
-      await ts.api('POST', '/connections', { provider_config_key: 'api', connection_id: 'c1', credentials: { type: 'OAUTH2', access_token: 'script-token' } });
+      await ts.api('POST', '/integrations', {
+        provider: 'fake-api',
+        unique_key: 'api',
+        credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
+      });
+      await ts.api('POST', '/connections', {
+        provider_config_key: 'api',
+        connection_id: 'c1',
+        credentials: { type: 'OAUTH2', access_token: 'script-token' },
+      });
       const services = ts.server.services;
       const env = await services.environments.bySecretKey(ts.secretKey);
-      const operation = services.activity.start({ environmentId: env?.id ?? 0, kind: 'sync', name: 'paginate-test' });
-      const proxy = createScriptProxy(services.proxy, { environmentId: env?.id ?? 0, connectionId: 'c1', providerConfigKey: 'api', operation });
+      const operation = services.activity.start({
+        environmentId: env?.id ?? 0,
+        kind: 'sync',
+        name: 'paginate-test',
+      });
+      const proxy = createScriptProxy(services.proxy, {
+        environmentId: env?.id ?? 0,
+        connectionId: 'c1',
+        providerConfigKey: 'api',
+        operation,
+      });
       const key = `run-${Date.now()}`;
       const result = await runtime.run({
         code,
         kind: 'action',
         input: key,
-        context: { connectionId: 'c1', providerConfigKey: 'api', provider: scriptProviderInfo(services.providers, 'fake-api') },
+        context: {
+          connectionId: 'c1',
+          providerConfigKey: 'api',
+          provider: scriptProviderInfo(services.providers, 'fake-api'),
+        },
         host: hostWith(proxy),
       });
       operation.end('success');
@@ -78,8 +99,15 @@ describeEachDatabase(
       });
       // Upstream attempts: one per page plus one per rate-limited page.
       const mine = (path: string) => upstream.hits(path).filter((h) => h.url.includes(key));
-      expect(mine('/link').map((h) => new URL(h.url, 'http://x').searchParams.get('page') ?? '1')).toEqual(['1', '2', '2', '3']);
-      expect(mine('/cursor').map((h) => new URL(h.url, 'http://x').searchParams.get('cursor') ?? '0')).toEqual(['0', '1', '1', '2']);
+      expect(mine('/link').map((h) => new URL(h.url, 'http://x').searchParams.get('page') ?? '1')).toEqual([
+        '1',
+        '2',
+        '2',
+        '3',
+      ]);
+      expect(
+        mine('/cursor').map((h) => new URL(h.url, 'http://x').searchParams.get('cursor') ?? '0'),
+      ).toEqual(['0', '1', '1', '2']);
       const messages = await ts.api('GET', `/logs/operations/${operation.id}/messages`);
       const texts = (messages.body as { data: { message: string }[] }).data.map((m) => m.message);
       expect(texts.filter((t) => /retrying/.test(t))).toHaveLength(2);

@@ -25,7 +25,9 @@ export interface ProxyUpstream {
   close(): Promise<void>;
 }
 
-const KB_JSON = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: `item-${i}`, pad: 'x'.repeat(48) })) });
+const KB_JSON = JSON.stringify({
+  items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: `item-${i}`, pad: 'x'.repeat(48) })),
+});
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -33,9 +35,18 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -61,7 +72,10 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
     const q = (name: string) => url.searchParams.get(name);
     switch (url.pathname) {
       case '/json':
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(KB_JSON) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(KB_JSON),
+        });
         res.end(KB_JSON);
         return;
       case '/echo': {
@@ -78,17 +92,23 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
       }
       case '/flaky': {
         const n = bump(key);
-        if (n <= Number(q('fail') ?? 1)) json(res, Number(q('status') ?? 502), { error: 'flaky', attempt: n });
+        if (n <= Number(q('fail') ?? 1))
+          json(res, Number(q('status') ?? 502), { error: 'flaky', attempt: n });
         else json(res, 200, { ok: true, attempt: n });
         return;
       }
       case '/github-limit': {
         const n = bump(key);
         if (n === 1) {
-          json(res, 403, { message: 'API rate limit exceeded' }, {
-            'x-ratelimit-remaining': '0',
-            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
-          });
+          json(
+            res,
+            403,
+            { message: 'API rate limit exceeded' },
+            {
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
+            },
+          );
         } else json(res, 200, { ok: true, attempt: n }, { 'x-ratelimit-remaining': '4999' });
         return;
       }
@@ -111,7 +131,11 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
         return;
       case '/gzip': {
         const body = gzipSync(Buffer.from(JSON.stringify({ compressed: true, items: KB_JSON })));
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': body.length,
+        });
         res.end(body);
         return;
       }
@@ -151,20 +175,29 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
           json(res, 429, { error: 'rate limited' }, { 'retry-after': '1' });
           return;
         }
-        const next = page < 3 ? `<${self}/link?page=${page + 1}&key=${q('key') ?? ''}>; rel="next"` : undefined;
+        const next =
+          page < 3 ? `<${self}/link?page=${page + 1}&key=${q('key') ?? ''}>; rel="next"` : undefined;
         json(res, 200, { items: [{ id: `l${page}a` }, { id: `l${page}b` }] }, next ? { link: next } : {});
         return;
       }
       case '/cursor': {
         const cursor = Number(q('cursor') ?? 0);
         if (cursor === 1 && bump(`cursor-limit:${q('key') ?? ''}`) === 1) {
-          json(res, 403, { message: 'rate limited' }, {
-            'x-ratelimit-remaining': '0',
-            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
-          });
+          json(
+            res,
+            403,
+            { message: 'rate limited' },
+            {
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
+            },
+          );
           return;
         }
-        json(res, 200, { data: { records: [{ id: `c${cursor}` }] }, next_cursor: cursor < 2 ? String(cursor + 1) : '' });
+        json(res, 200, {
+          data: { records: [{ id: `c${cursor}` }] },
+          next_cursor: cursor < 2 ? String(cursor + 1) : '',
+        });
         return;
       }
       default:
@@ -192,7 +225,11 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
 }
 
 /** Writes a providers YAML with fake providers whose proxy points at `upstream`. */
-export function proxyProvidersFile(upstream: string, oauth: string, extraBases: Record<string, string> = {}): string {
+export function proxyProvidersFile(
+  upstream: string,
+  oauth: string,
+  extraBases: Record<string, string> = {},
+): string {
   const common = ['  docs: https://example.com/docs', '  categories: [dev-tools]'];
   const lines = [
     'fake-api:',

@@ -78,7 +78,8 @@ export function toProxyRequest(config: ProxyConfiguration, token: string): RawRe
   const endpoint = config.endpoint.startsWith('/') ? config.endpoint : `/${config.endpoint}`;
   let query = '';
   if (typeof config.params === 'string') {
-    if (endpoint.includes('?')) throw new TypeError('"params" as a string cannot be combined with a query in "endpoint"');
+    if (endpoint.includes('?'))
+      throw new TypeError('"params" as a string cannot be combined with a query in "endpoint"');
     query = config.params === '' ? '' : `?${config.params.replace(/^\?/, '')}`;
   } else if (config.params) {
     query = buildQuery(config.params);
@@ -98,7 +99,10 @@ export function toProxyRequest(config: ProxyConfiguration, token: string): RawRe
  * @throws FerryError with Ferry's code (`unknown_connection`, `forbidden_url`, `proxy_timeout`, …) when the
  *   server, not the provider, failed the request.
  */
-export function fromProxyResponse<T>(raw: RawResponse, responseType: ProxyConfiguration['responseType']): ProxyResponse<T> {
+export function fromProxyResponse<T>(
+  raw: RawResponse,
+  responseType: ProxyConfiguration['responseType'],
+): ProxyResponse<T> {
   const fromUpstream = raw.headers['x-ferry-upstream-error'] !== undefined;
   const isJson = /[/+]json\b/i.test(raw.headers['content-type'] ?? '');
   if (raw.status >= 400 && !fromUpstream && isJson) {
@@ -124,5 +128,10 @@ export function fromProxyResponse<T>(raw: RawResponse, responseType: ProxyConfig
       }
     }
   }
-  return { status: raw.status, headers: raw.headers, data: data as T, attempts: Number(raw.headers['x-ferry-proxy-attempts'] ?? 0) };
+  return {
+    status: raw.status,
+    headers: raw.headers,
+    data: data as T,
+    attempts: Number(raw.headers['x-ferry-proxy-attempts'] ?? 0),
+  };
 }

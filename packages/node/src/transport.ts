@@ -125,7 +125,7 @@ export function createTransport(options: TransportOptions): Transport {
       const response = await dispatcher.request({
         origin: baseUrl.origin,
         path: baseUrl.prefix + request.path,
-        method: request.method as Dispatcher.HttpMethod,
+        method: request.method,
         headers: { 'user-agent': USER_AGENT, ...request.headers, authorization: `Bearer ${request.token}` },
         body: request.body,
         headersTimeout: timeoutMs,

@@ -68,7 +68,7 @@ export async function exchange(
   const kept: Buffer[] = [];
   await pools.get(origin).stream(
     {
-      method: options.method as Dispatcher.HttpMethod,
+      method: options.method,
       path: options.path,
       headers: options.headers,
       body: options.body as Dispatcher.DispatchOptions['body'],
@@ -76,7 +76,7 @@ export async function exchange(
       headersTimeout: options.headersTimeout,
     },
     ({ statusCode, headers }) => {
-      const head: Head = { status: statusCode, headers: headers as HeaderMap };
+      const head: Head = { status: statusCode, headers: headers };
       const disposition = decide(head);
       result = { head, disposition };
       if (disposition.kind === 'final') return disposition.sink;

@@ -36,7 +36,10 @@ function bearerToken(c: StoredCredentials): string | undefined {
       return c.token;
     case 'APP':
       return c.access_token;
-    default:
+    case 'API_KEY':
+    case 'BASIC':
+    case 'OAUTH1':
+    case 'NONE':
       return undefined;
   }
 }
@@ -50,9 +53,14 @@ function oauth1Signer(
     consumer,
     signature_method: method,
     hash_function: (base, key) =>
-      method === 'PLAINTEXT' ? key : createHmac(method === 'HMAC-SHA256' ? 'sha256' : 'sha1', key).update(base).digest('base64'),
+      method === 'PLAINTEXT'
+        ? key
+        : createHmac(method === 'HMAC-SHA256' ? 'sha256' : 'sha1', key)
+            .update(base)
+            .digest('base64'),
   });
-  return (httpMethod, url) => oauth.toHeader(oauth.authorize({ url, method: httpMethod }, token)).Authorization;
+  return (httpMethod, url) =>
+    oauth.toHeader(oauth.authorize({ url, method: httpMethod }, token)).Authorization;
 }
 
 /** The values `proxy.base_url`, `headers` and `query` templates may refer to. */
@@ -63,7 +71,7 @@ export function interpolationContext(
   const token = bearerToken(credentials);
   return {
     connectionConfig,
-    credentials: credentials as unknown as Record<string, unknown>,
+    credentials: credentials,
     ...(credentials.type === 'API_KEY' ? { apiKey: credentials.apiKey } : {}),
     ...(token ? { accessToken: token } : {}),
   };
@@ -90,7 +98,10 @@ export function injectAuth(options: {
   else if (credentials.type === 'BASIC')
     headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
   else if (credentials.type === 'OAUTH1' && options.consumer) {
-    const method = provider.signature_method === 'HMAC-SHA256' || provider.signature_method === 'PLAINTEXT' ? provider.signature_method : 'HMAC-SHA1';
+    const method =
+      provider.signature_method === 'HMAC-SHA256' || provider.signature_method === 'PLAINTEXT'
+        ? provider.signature_method
+        : 'HMAC-SHA1';
     sign = oauth1Signer(
       options.consumer,
       { key: credentials.oauth_token, secret: credentials.oauth_token_secret },
@@ -107,7 +118,17 @@ export function injectAuth(options: {
   }
   const templateQuery = provider.proxy?.query ?? {};
   const query = interpolateObject(templateQuery, context);
-  const secretQuery = new Set(Object.keys(query).filter((k) => CREDENTIAL_PLACEHOLDER.test(templateQuery[k] ?? '')));
-  const refreshable = credentials.type === 'OAUTH2' || credentials.type === 'OAUTH2_CC' || credentials.type === 'APP';
-  return { headers, protectedHeaders, query, secretQuery, sign, refreshableToken: refreshable ? (token ?? '') : undefined };
+  const secretQuery = new Set(
+    Object.keys(query).filter((k) => CREDENTIAL_PLACEHOLDER.test(templateQuery[k] ?? '')),
+  );
+  const refreshable =
+    credentials.type === 'OAUTH2' || credentials.type === 'OAUTH2_CC' || credentials.type === 'APP';
+  return {
+    headers,
+    protectedHeaders,
+    query,
+    secretQuery,
+    sign,
+    refreshableToken: refreshable ? (token ?? '') : undefined,
+  };
 }

@@ -73,7 +73,8 @@ export interface ProxyEngineDeps {
 
 type Resolved = { provider: Provider; auth: InjectedAuth; base: URL | undefined };
 
-type Plan = { next: 'final' } | { next: 'retry'; waitMs: number } | { next: 'redirect'; to: URL } | { next: 'refresh' };
+type Plan =
+  { next: 'final' } | { next: 'retry'; waitMs: number } | { next: 'redirect'; to: URL } | { next: 'refresh' };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_BUFFERED_401 = 1024 * 1024;
@@ -108,7 +109,11 @@ export class ProxyEngine {
     this.#deps = deps;
     this.#settings = settings;
     this.#policy = createAddressPolicy(settings.allowPrivateNetworks);
-    this.#pools = new PoolCache({ policy: this.#policy, connectTimeoutMs: settings.connectTimeoutMs, lookup: settings.lookup });
+    this.#pools = new PoolCache({
+      policy: this.#policy,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      lookup: settings.lookup,
+    });
   }
 
   /** Closes the upstream connection pools. */
@@ -138,15 +143,24 @@ export class ProxyEngine {
 
   async #read(req: ProxyRequest, forceRefresh: boolean): Promise<Resolved> {
     const { environmentId, connectionId, providerConfigKey } = req;
-    const conn = await this.#deps.connections.get(environmentId, connectionId, providerConfigKey, { refreshToken: false, forceRefresh });
+    const conn = await this.#deps.connections.get(environmentId, connectionId, providerConfigKey, {
+      refreshToken: false,
+      forceRefresh,
+    });
     const provider = this.#deps.providers.get(conn.provider);
-    if (!provider) throw new FerryError('unknown_provider_config', `Provider "${conn.provider}" is not in the catalog.`);
+    if (!provider)
+      throw new FerryError('unknown_provider_config', `Provider "${conn.provider}" is not in the catalog.`);
     let consumer;
     if (conn.credentials.type === 'OAUTH1') {
       const c = (await this.#deps.integrations.find(environmentId, providerConfigKey))?.credentials;
       if (c && c.type !== 'APP') consumer = { key: c.client_id, secret: c.client_secret };
     }
-    const auth = injectAuth({ provider, credentials: conn.credentials, connectionConfig: conn.connection_config, consumer });
+    const auth = injectAuth({
+      provider,
+      credentials: conn.credentials,
+      connectionConfig: conn.connection_config,
+      consumer,
+    });
     const ctx = interpolationContext(conn.credentials, conn.connection_config);
     const template = provider.proxy?.base_url;
     const resolved = template ? tryInterpolate(template, ctx) : undefined;
@@ -155,24 +169,39 @@ export class ProxyEngine {
 
   #base(req: ProxyRequest, base: URL | undefined): URL {
     if (!req.baseUrlOverride) {
-      if (!base) throw new FerryError('unknown_provider_config', 'The provider has no proxy base URL for this connection.');
+      if (!base)
+        throw new FerryError(
+          'unknown_provider_config',
+          'The provider has no proxy base URL for this connection.',
+        );
       return base;
     }
     const override = parseBaseUrl(req.baseUrlOverride, 'Base-Url-Override');
     const mode = this.#settings.baseUrlOverride;
     if (mode === 'any' || (mode === 'same-host' && base && override.host === base.host)) return override;
-    throw new FerryError('forbidden_url', "Base-Url-Override may only point at the provider's own host on this server.");
+    throw new FerryError(
+      'forbidden_url',
+      "Base-Url-Override may only point at the provider's own host on this server.",
+    );
   }
 
   #checkHost(url: URL): void {
     const host = hostOf(url);
     if (isIP(host) !== 0 && !this.#policy.allows(host))
-      throw new FerryError('forbidden_url', `The proxy may not reach ${host}: it is a private or reserved address.`);
+      throw new FerryError(
+        'forbidden_url',
+        `The proxy may not reach ${host}: it is a private or reserved address.`,
+      );
   }
 
-  #headers(req: ProxyRequest, auth: InjectedAuth, o: { method: string; url: URL; withAuth: boolean; decompress: boolean; body: boolean }) {
+  #headers(
+    req: ProxyRequest,
+    auth: InjectedAuth,
+    o: { method: string; url: URL; withAuth: boolean; decompress: boolean; body: boolean },
+  ) {
     const h: Record<string, string> = o.withAuth ? { ...auth.headers } : {};
-    for (const [name, value] of Object.entries(req.headers)) if (!auth.protectedHeaders.has(name)) h[name] = value;
+    for (const [name, value] of Object.entries(req.headers))
+      if (!auth.protectedHeaders.has(name)) h[name] = value;
     if (o.withAuth && auth.sign) h.authorization = auth.sign(o.method, o.url.href);
     if (o.decompress && h['accept-encoding'] === undefined) h['accept-encoding'] = 'gzip, deflate, br';
     if (!o.body) delete h['content-type'];
@@ -193,8 +222,15 @@ export class ProxyEngine {
   async forward(req: ProxyRequest, sink: ResponseSink): Promise<ProxyOutcome> {
     const started = performance.now();
     const deadline = Date.now() + this.#settings.timeoutMs;
-    let { provider, auth, base } = await this.#resolve(req, false);
-    const target = buildTarget({ base: this.#base(req, base), endpoint: req.endpoint, query: req.query, templateQuery: auth.query });
+    const initial = await this.#resolve(req, false);
+    const { base } = initial;
+    let { provider, auth } = initial;
+    const target = buildTarget({
+      base: this.#base(req, base),
+      endpoint: req.endpoint,
+      query: req.query,
+      templateQuery: auth.query,
+    });
     const first = new URL(target.path, target.origin);
     const logUrl = redactUrl(target.origin, target.path, auth.secretQuery);
     const own = req.operation === undefined;
@@ -211,7 +247,8 @@ export class ProxyEngine {
     const retry = provider.proxy?.retry;
     let maxAttempts = 1 + Math.min(req.retries, this.#settings.maxRetries);
     const decompress = req.decompress ?? provider.proxy?.decompress ?? false;
-    const forwardOnRedirect = req.forwardHeadersOnRedirect ?? provider.proxy?.forward_headers_on_redirect ?? false;
+    const forwardOnRedirect =
+      req.forwardHeadersOnRedirect ?? provider.proxy?.forward_headers_on_redirect ?? false;
     let attempts = 0;
     let newAttempt = true;
     let refreshed = false;
@@ -223,9 +260,23 @@ export class ProxyEngine {
     let withBody = !req.body.empty;
     let redirects = 0;
     const end = (failed: boolean, extra: Record<string, unknown>) => {
-      const meta = { method: req.method, url: logUrl, status, attempts, duration_ms: Math.round(performance.now() - started), bytes_in: req.body.bytes, bytes_out: bytesOut, ...extra };
+      const meta = {
+        method: req.method,
+        url: logUrl,
+        status,
+        attempts,
+        duration_ms: Math.round(performance.now() - started),
+        bytes_in: req.body.bytes,
+        bytes_out: bytesOut,
+        ...extra,
+      };
       if (own) op.end(failed ? 'failed' : 'success', meta);
-      else op.log(failed ? 'warn' : 'info', `${req.method} ${logUrl} → ${status || 'error'} after ${attempts} attempt(s)`, meta);
+      else
+        op.log(
+          failed ? 'warn' : 'info',
+          `${req.method} ${logUrl} → ${status || 'error'} after ${attempts} attempt(s)`,
+          meta,
+        );
     };
     const open = (head: Head): Writable => {
       opened = true;
@@ -252,7 +303,11 @@ export class ProxyEngine {
         const decide = (head: Head): Disposition => {
           status = head.status;
           const location = head.headers.location;
-          if (REDIRECTS.has(status) && typeof location === 'string' && redirects < this.#settings.maxRedirects) {
+          if (
+            REDIRECTS.has(status) &&
+            typeof location === 'string' &&
+            redirects < this.#settings.maxRedirects
+          ) {
             const to = nextUrl(location, url);
             if (to && (status < 307 || !withBody || req.body.replayable)) {
               plan = { next: 'redirect', to };
@@ -263,8 +318,19 @@ export class ProxyEngine {
             plan = { next: 'refresh' };
             return { kind: 'buffer', limit: MAX_BUFFERED_401 };
           }
-          if (attempts < maxAttempts && req.body.replayable && isRetryableStatus(status, head.headers, retry, req.retryOn)) {
-            const waitMs = waitBeforeRetry({ headers: head.headers, retry, retryHeader: req.retryHeader, attempt: attempts, backoffBaseMs: this.#settings.backoffBaseMs, now: Date.now() });
+          if (
+            attempts < maxAttempts &&
+            req.body.replayable &&
+            isRetryableStatus(status, head.headers, retry, req.retryOn)
+          ) {
+            const waitMs = waitBeforeRetry({
+              headers: head.headers,
+              retry,
+              retryHeader: req.retryHeader,
+              attempt: attempts,
+              backoffBaseMs: this.#settings.backoffBaseMs,
+              now: Date.now(),
+            });
             if (waitMs <= this.#settings.maxWaitMs && Date.now() + waitMs < deadline) {
               plan = { next: 'retry', waitMs };
               return { kind: 'discard' };
@@ -290,8 +356,15 @@ export class ProxyEngine {
         } catch (err) {
           if (opened) throw err;
           const failure = classifyFailure(err, req.signal, this.#settings.timeoutMs);
-          if (failure.kind !== 'network' || attempts >= maxAttempts || !req.body.replayable) throw failure.error;
-          const waitMs = waitBeforeRetry({ headers: {}, retry: undefined, attempt: attempts, backoffBaseMs: this.#settings.backoffBaseMs, now: Date.now() });
+          if (failure.kind !== 'network' || attempts >= maxAttempts || !req.body.replayable)
+            throw failure.error;
+          const waitMs = waitBeforeRetry({
+            headers: {},
+            retry: undefined,
+            attempt: attempts,
+            backoffBaseMs: this.#settings.backoffBaseMs,
+            now: Date.now(),
+          });
           if (Date.now() + waitMs >= deadline) throw failure.error;
           op.log('warn', `Attempt ${attempts} failed (${failure.error.message}); retrying in ${waitMs} ms.`);
           await sleep(waitMs, req);

@@ -29,10 +29,16 @@ function hasForbidden(err: unknown): boolean {
 /** Turns what an exchange threw into a Ferry error, and says whether another attempt may help. */
 export function classifyFailure(err: unknown, caller: AbortSignal | undefined, timeoutMs: number): Failure {
   if (caller?.aborted) {
-    return { kind: 'fatal', error: new FerryError('upstream_unreachable', 'The caller went away.', { cause: err }) };
+    return {
+      kind: 'fatal',
+      error: new FerryError('upstream_unreachable', 'The caller went away.', { cause: err }),
+    };
   }
   if (codeOf(err) === 'UND_ERR_HEADERS_TIMEOUT') {
-    return { kind: 'fatal', error: new FerryError('proxy_timeout', `The provider did not answer within ${timeoutMs} ms.`) };
+    return {
+      kind: 'fatal',
+      error: new FerryError('proxy_timeout', `The provider did not answer within ${timeoutMs} ms.`),
+    };
   }
   if (hasForbidden(err)) {
     const message = err instanceof Error ? err.message : 'The proxy may not reach this address.';
@@ -41,16 +47,26 @@ export function classifyFailure(err: unknown, caller: AbortSignal | undefined, t
   if (err instanceof FerryError) return { kind: 'fatal', error: err };
   const code = codeOf(err);
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return { kind: 'network', error: new FerryError('proxy_timeout', 'Connecting to the provider timed out.') };
+    return {
+      kind: 'network',
+      error: new FerryError('proxy_timeout', 'Connecting to the provider timed out.'),
+    };
   }
   return {
     kind: 'network',
-    error: new FerryError('upstream_unreachable', `The provider could not be reached (${code ?? 'network error'}).`),
+    error: new FerryError(
+      'upstream_unreachable',
+      `The provider could not be reached (${code ?? 'network error'}).`,
+    ),
   };
 }
 
 /** Waits `ms`, then rejects if the caller went away meanwhile (or its signal aborted). */
-export async function sleep(ms: number, caller: { signal?: AbortSignal | undefined; gone?: (() => boolean) | undefined }): Promise<void> {
+export async function sleep(
+  ms: number,
+  caller: { signal?: AbortSignal | undefined; gone?: (() => boolean) | undefined },
+): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
-  if (caller.signal?.aborted || caller.gone?.()) throw new FerryError('upstream_unreachable', 'The caller went away.');
+  if (caller.signal?.aborted || caller.gone?.())
+    throw new FerryError('upstream_unreachable', 'The caller went away.');
 }

@@ -19,7 +19,13 @@ export const HOP_BY_HOP = new Set([
 ]);
 
 /** Upstream response headers never passed back to the caller. */
-const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'strict-transport-security', 'alt-svc']);
+const RESPONSE_DROPPED = new Set([
+  ...HOP_BY_HOP,
+  'set-cookie',
+  'set-cookie2',
+  'strict-transport-security',
+  'alt-svc',
+]);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
@@ -89,7 +95,8 @@ export function readControl(headers: IncomingHttpHeaders): ProxyControl {
   if (retryOnText) {
     for (const part of retryOnText.split(',')) {
       const p = part.trim();
-      if (!/^[1-5]\d\d$/.test(p)) throw invalid('retry-on', 'Retry-On must be a comma-separated list of HTTP statuses.');
+      if (!/^[1-5]\d\d$/.test(p))
+        throw invalid('retry-on', 'Retry-On must be a comma-separated list of HTTP statuses.');
       retryOn.push(Number(p));
     }
   }
@@ -102,7 +109,8 @@ export function readControl(headers: IncomingHttpHeaders): ProxyControl {
     }
   }
   const contentType = one(headers, 'content-type');
-  if (contentType !== undefined && forwarded['content-type'] === undefined) forwarded['content-type'] = contentType;
+  if (contentType !== undefined && forwarded['content-type'] === undefined)
+    forwarded['content-type'] = contentType;
   return {
     connectionId,
     providerConfigKey,
@@ -132,7 +140,10 @@ export function responseHeaders(
 }
 
 /** Header values for the activity log: credential-bearing ones replaced by `[redacted]`. */
-export function redactHeaders(headers: Record<string, string>, protectedNames: Set<string>): Record<string, string> {
+export function redactHeaders(
+  headers: Record<string, string>,
+  protectedNames: Set<string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     out[name] = protectedNames.has(name) || SECRET_NAME.test(name) ? '[redacted]' : value;

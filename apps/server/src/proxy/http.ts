@@ -81,7 +81,13 @@ export function createProxyHandler(deps: {
     });
     res.end(body);
     if (req.method !== 'HEAD')
-      deps.observe?.({ method: req.method ?? 'GET', route: '/proxy/{path}', path, status: ferry.status, body: envelope });
+      deps.observe?.({
+        method: req.method ?? 'GET',
+        route: '/proxy/{path}',
+        path,
+        status: ferry.status,
+        body: envelope,
+      });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -89,11 +95,18 @@ export function createProxyHandler(deps: {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const incomingId = req.headers['x-request-id'];
-    res.setHeader('x-request-id', typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID());
+    res.setHeader(
+      'x-request-id',
+      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
+    );
     try {
       const authorization = req.headers.authorization;
       const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
-      if (!token) throw new FerryError('missing_auth_header', 'Authentication required: send "Authorization: Bearer <secret key>".');
+      if (!token)
+        throw new FerryError(
+          'missing_auth_header',
+          'Authentication required: send "Authorization: Bearer <secret key>".',
+        );
       let env = keys.get(token);
       if (!env) {
         env = await deps.environments.bySecretKey(token.toLowerCase());
@@ -105,7 +118,8 @@ export function createProxyHandler(deps: {
       if (!env) throw new FerryError('unknown_account', 'The secret key is not valid.');
       const control = readControl(req.headers);
       const length = req.headers['content-length'];
-      const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+      const hasBody =
+        (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
       await deps.engine.forward(
         {
           environmentId: env.id,

@@ -91,7 +91,9 @@ export function waitBeforeRetry(options: {
 }): number {
   const { headers, retry, retryHeader, now } = options;
   const atOf = (list: string[]) =>
-    longest(list.map((n) => header(headers, n)).map((v) => (v === undefined ? undefined : untilReset(v, now))));
+    longest(
+      list.map((n) => header(headers, n)).map((v) => (v === undefined ? undefined : untilReset(v, now))),
+    );
   const afterOf = (list: string[]) =>
     longest(
       list.map((n) => header(headers, n)).map((v) => (v === undefined ? undefined : retryAfterMs(v, now))),

@@ -34,7 +34,8 @@ function unzip(encoding: unknown): Writable | undefined {
 
 function bodyOf(data: HostProxyRequest['data'], headers: Record<string, string>): RequestBody {
   if (data === undefined || data === null) return new RequestBody(null);
-  if (data instanceof Uint8Array) return new RequestBody(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  if (data instanceof Uint8Array)
+    return new RequestBody(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   if (typeof data === 'string') {
     headers['content-type'] ??= 'text/plain; charset=utf-8';
     return new RequestBody(data);
@@ -44,7 +45,8 @@ function bodyOf(data: HostProxyRequest['data'], headers: Record<string, string>)
 }
 
 function decode(body: Buffer, responseType: HostProxyRequest['responseType']): unknown {
-  if (responseType === 'arraybuffer' || responseType === 'blob' || responseType === 'stream') return new Uint8Array(body);
+  if (responseType === 'arraybuffer' || responseType === 'blob' || responseType === 'stream')
+    return new Uint8Array(body);
   const text = body.toString('utf8');
   if (responseType === 'text' || responseType === 'document') return text;
   if (text === '') return '';
@@ -72,7 +74,11 @@ export function createScriptProxy(
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers ?? {})) addForwarded(headers, name, value);
     const body = bodyOf(request.data, headers);
-    const params = request.params ? new URLSearchParams(Object.entries(request.params).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
+    const params = request.params
+      ? new URLSearchParams(
+          Object.entries(request.params).map(([k, v]): [string, string] => [k, String(v)]),
+        ).toString()
+      : '';
     const chunks: Buffer[] = [];
     let size = 0;
     let head: ResponseHead | undefined;
@@ -134,5 +140,5 @@ export function createScriptProxy(
 /** What a script knows about its provider: its name and `proxy.paginate` defaults for `nango.paginate`. */
 export function scriptProviderInfo(providers: ProviderCatalog, name: string): ProviderInfo {
   const paginate = providers.get(name)?.proxy?.paginate;
-  return paginate ? { name, proxy: { paginate: paginate as NonNullable<ProviderInfo['proxy']>['paginate'] } } : { name };
+  return paginate ? { name, proxy: { paginate: paginate } } : { name };
 }

@@ -31,9 +31,7 @@ export interface ProxySettings {
 }
 
 /** `dns.lookup` with `{ all: true }`, as the SSRF guard calls it. */
-export type LookupFunction = (
-  hostname: string,
-) => Promise<{ address: string; family: number }[]>;
+export type LookupFunction = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
 /** The defaults used when a setting is not given. */
 export const defaultProxySettings: ProxySettings = {

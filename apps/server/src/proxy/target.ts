@@ -7,6 +7,7 @@ export interface Target {
   path: string;
 }
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 // Characters left as they are in a path or query; everything else is percent-encoded.
 const UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%[\]]|%(?![0-9A-Fa-f]{2})/g;
@@ -18,7 +19,9 @@ function badPath(message: string): FerryError {
 /** Encodes what may not appear raw in a request line (spaces, non-ASCII, a stray `%`). */
 export function encodeUnsafe(text: string): string {
   return text.replace(UNSAFE, (ch) =>
-    ch === '%' ? '%25' : Buffer.from(ch, 'utf8').reduce((s, b) => s + '%' + b.toString(16).toUpperCase().padStart(2, '0'), ''),
+    ch === '%'
+      ? '%25'
+      : Buffer.from(ch, 'utf8').reduce((s, b) => s + '%' + b.toString(16).toUpperCase().padStart(2, '0'), ''),
   );
 }
 
