@@ -25,6 +25,8 @@ export const SCRIPT_FILENAME = 'script.js';
  * once per process and every isolate after the first compiles it from V8's code cache.
  */
 export class CodeCache {
+  /** How scripts were obtained: compiled from source, from V8's code cache, or reused compiled. */
+  readonly counts: CompileCounts = { fromSource: 0, fromCodeCache: 0, reused: 0 };
   private readonly entries = new Map<string, CodeEntry>();
   constructor(private readonly capacity = 256) {}
 
@@ -53,21 +55,36 @@ export class CodeCache {
   }
 }
 
+/** Counters of {@link compileEntry} and of compiled scripts reused by an isolate. */
+export interface CompileCounts {
+  fromSource: number;
+  fromCodeCache: number;
+  reused: number;
+}
+
 /**
  * Compiles `entry` in `isolate`, from V8's code cache when one exists, producing it otherwise.
  * @throws the V8 SyntaxError when the bundle does not parse
  */
-export async function compileEntry(isolate: ivm.Isolate, entry: CodeEntry): Promise<ivm.Script> {
+export async function compileEntry(
+  isolate: ivm.Isolate,
+  entry: CodeEntry,
+  counts: CompileCounts,
+): Promise<ivm.Script> {
   const origin = { filename: SCRIPT_FILENAME, lineOffset: WRAPPER_LINE_OFFSET };
   if (entry.cachedData) {
     const script = await isolate.compileScript(entry.wrapped, { ...origin, cachedData: entry.cachedData });
-    if (!(script as CompiledScript).cachedDataRejected) return script;
+    if (!(script as CompiledScript).cachedDataRejected) {
+      counts.fromCodeCache++;
+      return script;
+    }
     script.release();
   }
   const script: CompiledScript = await isolate.compileScript(entry.wrapped, {
     ...origin,
     produceCachedData: true,
   });
+  counts.fromSource++;
   if (script.cachedData) {
     entry.cachedData?.release();
     entry.cachedData = script.cachedData;

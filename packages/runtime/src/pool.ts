@@ -1,5 +1,5 @@
 import ivm from 'isolated-vm';
-import { compileEntry, type CodeEntry } from './codeCache.js';
+import { compileEntry, type CodeEntry, type CompileCounts } from './codeCache.js';
 import { SANDBOX_FILENAME } from './sandboxBundle.js';
 
 const SCRIPTS_PER_ISOLATE = 32;
@@ -35,12 +35,13 @@ export class PooledIsolate {
   }
 
   /** The compiled script of `entry` in this isolate (kept for the 32 most recent scripts). */
-  async script(entry: CodeEntry): Promise<ivm.Script> {
+  async script(entry: CodeEntry, counts: CompileCounts): Promise<ivm.Script> {
     let script = this.scripts.get(entry.hash);
     if (script) {
+      counts.reused++;
       this.scripts.delete(entry.hash);
     } else {
-      script = await compileEntry(this.isolate, entry);
+      script = await compileEntry(this.isolate, entry, counts);
       if (this.scripts.size >= SCRIPTS_PER_ISOLATE) {
         const [oldest, old] = this.scripts.entries().next().value as [string, ivm.Script];
         old.release();
@@ -75,6 +76,7 @@ export interface PoolOptions {
 export class IsolatePool {
   private readonly idle: PooledIsolate[] = [];
   private readonly waiting: (() => void)[] = [];
+  private readonly warmed: (() => void)[] = [];
   private busy = 0;
   private warming = 0;
   private disposed = false;
@@ -94,21 +96,26 @@ export class IsolatePool {
         .then((entry) => PooledIsolate.create(this.options.memoryLimitMb, entry))
         .then(
           (pooled) => {
-            if (this.disposed || this.idle.length >= this.options.size) pooled.dispose();
+            if (this.disposed || this.idle.length >= this.options.maxIdle) pooled.dispose();
             else this.idle.push(pooled);
           },
           () => undefined,
         )
-        .finally(() => this.warming--);
+        .finally(() => {
+          this.warming--;
+          for (const wake of this.warmed.splice(0)) wake();
+        });
     }
   }
 
-  /** Waits for a slot and returns an isolate for one run. */
+  /** Waits for a slot and returns an isolate for one run (one being warmed up, if no idle one). */
   async acquire(): Promise<PooledIsolate> {
     while (this.busy >= this.options.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.disposed) throw new TypeError('The runtime is disposed');
     this.busy++;
     try {
+      if (this.idle.length === 0 && this.warming > 0)
+        await new Promise<void>((resolve) => this.warmed.push(resolve));
       return this.idle.pop() ?? (await PooledIsolate.create(this.options.memoryLimitMb, await this.sandbox));
     } catch (error) {
       this.leave();

@@ -126,6 +126,25 @@ describe('run', () => {
   });
 });
 
+describe('compiled code', () => {
+  it('compiles a script once, then reuses it, and a new isolate compiles it from V8’s code cache', async () => {
+    const one = createRuntime({ poolSize: 1, maxConcurrentRuns: 1 });
+    const code = 'module.exports = async () => 1 + 1;';
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await one.run({ code, kind: 'action', context: testContext, host: new FakeHost() })).output,
+      ).toBe(2);
+    expect(one.stats().compiles).toEqual({ fromSource: 1, fromCodeCache: 0, reused: 2 });
+    // Out of memory replaces the isolate; its successor gets the script from the code cache.
+    await runBody(one, 'const a = []; for (;;) a.push({ a });');
+    expect((await one.run({ code, kind: 'action', context: testContext, host: new FakeHost() })).output).toBe(
+      2,
+    );
+    expect(one.stats().compiles).toMatchObject({ fromSource: 2, fromCodeCache: 1 });
+    await one.dispose();
+  });
+});
+
 describe('isolation between runs', () => {
   it('leaves no trace of one run in the next', async () => {
     const a = await runBody(

@@ -138,7 +138,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     try {
       let script: ivm.Script;
       try {
-        script = await pooled.script(entry);
+        script = await pooled.script(entry, codes.counts);
       } catch (thrown) {
         if (isolate.isDisposed) throw thrown;
         throw Object.assign(new Error(`The script does not compile: ${String((thrown as Error).message)}`), {
@@ -227,6 +227,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         queued: s.queued,
         runs,
         isolatesReplaced: pool.replaced,
+        compiles: { ...codes.counts },
         idleHeapBytes: s.idleHeapBytes,
       };
     },

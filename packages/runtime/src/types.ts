@@ -126,4 +126,6 @@ export interface RuntimeStats {
   isolatesReplaced: number;
   /** Used heap of the idle isolates, in bytes. */
   idleHeapBytes: number;
+  /** How scripts were compiled: from source, from V8's code cache (keyed by the code's sha256), or reused. */
+  compiles: { fromSource: number; fromCodeCache: number; reused: number };
 }
