@@ -131,7 +131,7 @@ describeEachDatabase(
       expect(q.state!.length).toBeGreaterThanOrEqual(22);
       expect(setCookie).toMatch(/HttpOnly/i);
       expect(setCookie).toMatch(/SameSite=Lax/i);
-      expect(await result(flow)).toMatchObject({ status: 'pending' });
+      expect(await result(flow)).toMatchObject({ status: 'pending', started: true });
 
       const page = await callback(callbackUrl, cookie);
       expect(page.status).toBe(200);
@@ -164,6 +164,16 @@ describeEachDatabase(
       expect(list.body.connections.filter((c: any) => c.connection_id === done.connection_id)).toHaveLength(
         1,
       );
+    });
+
+    it('reports a flow whose popup never reached the server as pending and not started', async () => {
+      const r = await createFlow(await session(), 'fake-oauth2');
+      const flow = ((await r.json()) as { data: { flow_id: string; flow_secret: string } }).data;
+      expect(await result(flow)).toMatchObject({ status: 'pending', started: false });
+      const wrong = await fetch(`${ts.url}/oauth/flows/${flow.flow_id}?wait=0`, {
+        headers: { authorization: 'Bearer ferry_flow_wrong' },
+      });
+      expect(wrong.status).toBe(404);
     });
 
     it.each([

@@ -270,6 +270,33 @@ describeEachDatabase(
       expect(await result()).toMatchObject({ ok: false, code: 'window_closed' });
     });
 
+    it('reports window_closed at once when the popup is closed before it reached the server', async () => {
+      await prepare(await session()); // default grace: 2 minutes
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await context.route('**/oauth/connect/**', async (route) => {
+        await held;
+        await route.abort().catch(() => undefined);
+      });
+      try {
+        const flows = await page.evaluate(
+          () => (globalThis as unknown as { flowIds: string[] }).flowIds.length,
+        );
+        const popup = await clickConnect();
+        await page.waitForFunction(
+          (n) => (globalThis as unknown as { flowIds: string[] }).flowIds.length > n,
+          flows,
+        );
+        await popup.close();
+        const started = Date.now();
+        expect(await result()).toMatchObject({ ok: false, code: 'window_closed' });
+        expect(Date.now() - started).toBeLessThan(10_000);
+      } finally {
+        release();
+        await context.unroute('**/oauth/connect/**');
+      }
+    });
+
     it('reports access_denied when the user cancels at the provider', async () => {
       await prepare(await session());
       const popup = await clickConnect();

@@ -22,7 +22,8 @@ describe('assertCallbackMessage', () => {
 
 describe('assertFlowResult', () => {
   it.each([
-    { given: { status: 'pending' }, want: true },
+    { given: { status: 'pending', started: true }, want: true },
+    { given: { status: 'pending' }, want: false },
     { given: { status: 'expired' }, want: true },
     { given: { status: 'success', connection_id: 'c', provider_config_key: 'k' }, want: true },
     { given: { status: 'error', error: { code: 'token_err', message: 'm' } }, want: true },

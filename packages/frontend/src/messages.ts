@@ -36,7 +36,9 @@ export function assertCallbackMessage(data: unknown): asserts data is CallbackMe
 
 /** A flow's state as `GET /oauth/flows/:id` reports it. */
 export type FlowResult =
-  | { status: 'pending' | 'expired' }
+  | { status: 'expired' }
+  /** `started`: the popup reached the server and went on to the provider. */
+  | { status: 'pending'; started: boolean }
   | { status: 'success'; connection_id: string; provider_config_key: string }
   | { status: 'error'; error: { code: string; message: string } };
 
@@ -50,7 +52,7 @@ export function assertFlowResult(data: unknown): asserts data is FlowResult {
   const ok =
     typeof d === 'object' &&
     d !== null &&
-    (d.status === 'pending' ||
+    ((d.status === 'pending' && typeof d.started === 'boolean') ||
       d.status === 'expired' ||
       (d.status === 'success' && isString(d.connection_id)) ||
       (d.status === 'error' && isString(e?.code) && isString(e.message)));

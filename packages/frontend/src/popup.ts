@@ -43,7 +43,8 @@ const windowClosed = (): AuthError =>
  * creates the flow on the server, then sends the popup to it. The result comes by `postMessage` — accepted only
  * from the server's origin and from this popup — or, when the popup looks closed without a message (a provider's
  * `Cross-Origin-Opener-Policy` severs it from this page), from the server's long-poll for this flow, for up to
- * `closedWindowGraceMs` before it counts as `window_closed`.
+ * `closedWindowGraceMs` before it counts as `window_closed`. A popup closed before it reached the server is
+ * `window_closed` at once.
  */
 export function startPopupFlow(input: PopupFlowInput): PopupFlow {
   const left = window.screenX + Math.max(0, (window.outerWidth - input.width) / 2);
@@ -90,10 +91,11 @@ export function startPopupFlow(input: PopupFlowInput): PopupFlow {
     };
     const askServer = async (current: CreatedFlow): Promise<void> => {
       const deadline = Date.now() + input.closedWindowGraceMs;
-      while (!done) {
+      // The first question is answered at once; then each one waits for the flow to end (long-poll).
+      for (let first = true; !done; first = false) {
         const left = deadline - Date.now();
         if (left <= 0) return finish(windowClosed());
-        const wait = Math.min(25, Math.ceil(left / 1000));
+        const wait = first ? 0 : Math.min(25, Math.ceil(left / 1000));
         const { data } = await call<{ data: unknown }>(
           `${input.host}/oauth/flows/${encodeURIComponent(current.flow_id)}?wait=${wait}`,
           current.flow_secret,
@@ -107,7 +109,9 @@ export function startPopupFlow(input: PopupFlowInput): PopupFlow {
           });
         }
         if (data.status === 'error') return finish(new AuthError(data.error.code, data.error.message));
-        if (data.status === 'expired') return finish(windowClosed());
+        // Closed before it ever reached the server: a real close (COOP can only cut it off at the provider).
+        if (data.status === 'expired' || (data.status === 'pending' && !data.started))
+          return finish(windowClosed());
       }
     };
     const timer = setInterval(() => {

@@ -984,6 +984,8 @@ export interface components {
         AuthFlowResult: {
             /** @enum {string} */
             status: "pending" | "expired" | "success" | "error";
+            /** @description With `pending`; whether the popup reached the server and went on to the provider. */
+            started?: boolean;
             provider_config_key: string;
             /** Format: date-time */
             expires_at: string;

@@ -29,9 +29,14 @@ export type FlowStatus = 'created' | 'redirected' | 'success' | 'error';
 
 /** The outcome the SDK gets by postMessage or by long-poll. */
 export type FlowOutcome =
-  | { status: 'pending' | 'expired' }
+  | { status: 'expired' }
+  /** `started`: the popup reached the server and went on to the provider. */
+  | { status: 'pending'; started: boolean }
   | { status: 'success'; connection_id: string }
   | { status: 'error'; error: { code: string; message: string } };
+
+/** How a flow ended. */
+export type FinalOutcome = Extract<FlowOutcome, { status: 'success' | 'error' }>;
 
 /** A stored flow. */
 export interface Flow {
@@ -115,7 +120,7 @@ export class FlowStore {
   }
 
   /** Records the flow's outcome (only the first one counts). */
-  async finish(id: string, outcome: Exclude<FlowOutcome, { status: 'pending' | 'expired' }>): Promise<void> {
+  async finish(id: string, outcome: FinalOutcome): Promise<void> {
     await this.#store.db
       .updateTable('auth_flows')
       .set({ status: outcome.status, result: toJson(outcome), updated_at: nowIso() })
@@ -145,7 +150,9 @@ export class FlowStore {
       if (row.status === 'success' || row.status === 'error')
         return { ...fromJson<FlowOutcome>(row.result), ...base };
       if (new Date(base.expires_at).getTime() <= Date.now()) return { status: 'expired', ...base };
-      if (Date.now() >= deadline || opts.signal?.aborted) return { status: 'pending', ...base };
+      if (Date.now() >= deadline || opts.signal?.aborted) {
+        return { status: 'pending', started: row.status === 'redirected', ...base };
+      }
       await sleep(opts.pollMs ?? 200, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   }

@@ -7,7 +7,7 @@ import type { ActivityLogWriter } from '../logs/writer.js';
 import type { Store } from '../store/store.js';
 import { flowContextFor, type Caller, type FlowRequest } from './caller.js';
 import { ConnectionWriter } from './connectionWriter.js';
-import { FlowStore, type FlowContext, type FlowOutcome } from './flows.js';
+import { FlowStore, type FinalOutcome, type FlowContext } from './flows.js';
 import { mintCredentials } from './mint.js';
 import { OAuthSessionStore } from './oauthSessions.js';
 import { authorizeUrl, scopesOf } from './oauth2.js';
@@ -273,7 +273,7 @@ export class AuthService {
   }
 
   /** Records a flow's outcome. */
-  finish(flowId: string, outcome: Exclude<FlowOutcome, { status: 'pending' | 'expired' }>): Promise<void> {
+  finish(flowId: string, outcome: FinalOutcome): Promise<void> {
     return this.flows.finish(flowId, outcome);
   }
 }
