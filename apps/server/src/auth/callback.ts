@@ -22,6 +22,18 @@ class CallbackError extends Error {
   }
 }
 
+/** What the SDK is told when a callback fails; unexpected errors are not described. */
+function toFailure(err: unknown): { code: string; message: string } {
+  if (err instanceof CallbackError) return { code: err.code, message: err.message };
+  if ((err as { name?: unknown }).name === 'TokenEndpointError') {
+    return { code: 'token_err', message: `The provider did not issue a token: ${(err as Error).message}` };
+  }
+  const e = toFerryError(err);
+  return e.code === 'server_error'
+    ? { code: 'unknown_error', message: 'An unexpected error occurred.' }
+    : { code: e.code, message: e.message };
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 /**
@@ -89,17 +101,7 @@ export async function handleCallback(
     };
     await auth.finish(flow.id, { status: 'success', connection_id: connectionId });
   } catch (err) {
-    const failure =
-      err instanceof CallbackError
-        ? { code: err.code, message: err.message }
-        : (err as { name?: unknown }).name === 'TokenEndpointError'
-          ? { code: 'token_err', message: `The provider did not issue a token: ${(err as Error).message}` }
-          : (() => {
-              const e = toFerryError(err);
-              return e.code === 'server_error'
-                ? { code: 'unknown_error', message: 'An unexpected error occurred.' }
-                : { code: e.code, message: e.message };
-            })();
+    const failure = toFailure(err);
     if (failure.code === 'unknown_error') logger.error({ err }, 'oauth callback failed');
     message = { type: 'ferry_auth_error', flowId: flow.id, ...failure };
     await auth.finish(flow.id, { status: 'error', error: failure });
