@@ -100,8 +100,20 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       limits,
       seed: new Uint8Array(randomBytes(32)),
     };
+    let envCopy: ivm.ExternalCopy<BootEnv>;
+    try {
+      envCopy = new ivm.ExternalCopy(env);
+    } catch (error) {
+      throw new TypeError(`run: input and context must be copyable data (${(error as Error).message})`);
+    }
     const entry = codes.get(request.code);
-    const pooled = await pool.acquire();
+    let pooled: PooledIsolate;
+    try {
+      pooled = await pool.acquire();
+    } catch (error) {
+      envCopy.release();
+      throw error;
+    }
     active.add(pooled);
     runs++;
     const { isolate } = pooled;
@@ -131,6 +143,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     watchdog.watch(watched);
 
     let context: ivm.Context | undefined;
+    let envSent = false;
     const refs: { release(): void }[] = [];
     let result: BootResult | undefined;
     let error: RunError | undefined;
@@ -152,13 +165,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       refs.push(wrapper);
       if (wrapper.typeof !== 'function')
         throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
-      result = (await boot.apply(
-        undefined,
-        [dispatcher.ref, wrapper.derefInto(), new ivm.ExternalCopy(env).copyInto({ release: true })],
-        {
-          result: { promise: true, copy: true },
-        },
-      )) as BootResult;
+      const envArg = envCopy.copyInto({ release: true });
+      envSent = true;
+      result = (await boot.apply(undefined, [dispatcher.ref, wrapper.derefInto(), envArg], {
+        result: { promise: true, copy: true },
+      })) as BootResult;
       // The script's promise settled, but code it left running may still be queued in the isolate: wait
       // until the isolate is idle (still under the watchdog), then reuse it only if nothing is pending.
       const pending = dispatcher.outstanding > 0;
@@ -209,6 +220,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       hostCalls: dispatcher.hostCalls,
     };
     for (const ref of refs) ref.release();
+    if (!envSent) envCopy.release();
     if (reuse) context?.release();
     dispatcher.release();
     active.delete(pooled);

@@ -16,7 +16,7 @@ export function inlineSourceMap(hash: string, code: string): TraceMap | null {
     } catch {
       map = null;
     }
-    if (maps.size >= 256) maps.delete(maps.keys().next().value as string);
+    if (maps.size >= 32) maps.delete(maps.keys().next().value as string);
     maps.set(hash, map);
   }
   return map;
