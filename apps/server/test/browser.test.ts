@@ -297,6 +297,22 @@ describeEachDatabase(
       }
     });
 
+    it('a tampered code is token_err at the real token endpoint, and the state cannot be replayed', async () => {
+      await prepare(await session());
+      const tampered = oidc.tamperNextCode();
+      const popup = await clickConnect();
+      await signIn(popup);
+      expect(await result()).toMatchObject({ ok: false, code: 'token_err' });
+      // The untampered redirect, replayed: its state was used up by the first callback.
+      const original = await tampered;
+      expect(original).toContain('state=');
+      const replay = await context.newPage();
+      const response = await replay.goto(original);
+      expect(response?.status()).toBe(400);
+      expect(await replay.textContent('body')).toContain('already used');
+      await replay.close();
+    });
+
     it('reports access_denied when the user cancels at the provider', async () => {
       await prepare(await session());
       const popup = await clickConnect();

@@ -7,6 +7,11 @@ export interface OidcServer {
   url: string;
   /** Serve the next sign-in page with `Cross-Origin-Opener-Policy: same-origin`. */
   coopOnce(): void;
+  /**
+   * Change the code in the next redirect back to the client, as an attacker's link would; resolves with the
+   * redirect URL as the provider meant it.
+   */
+  tamperNextCode(): Promise<string>;
   /** How many interaction pages were sent with COOP. */
   coopServed: number;
   /** Token-endpoint calls by grant type. */
@@ -17,6 +22,7 @@ export interface OidcServer {
 /** Starts oidc-provider on `host` (e.g. 127.0.0.2) with one confidential client redirecting to `redirectUri`. */
 export async function startOidcProvider(host: string, redirectUri: string): Promise<OidcServer> {
   let coop = false;
+  let tamper: ((original: string) => void) | undefined;
   const state = { coopServed: 0, tokenCalls: {} as Record<string, number> };
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
@@ -49,10 +55,29 @@ export async function startOidcProvider(host: string, redirectUri: string): Prom
       state.coopServed += 1;
       res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     }
+    if (tamper) {
+      const setHeader = res.setHeader.bind(res);
+      res.setHeader = (name, value) => {
+        if (
+          tamper &&
+          name.toLowerCase() === 'location' &&
+          typeof value === 'string' &&
+          value.startsWith(redirectUri)
+        ) {
+          const url = new URL(value);
+          url.searchParams.set('code', `${url.searchParams.get('code')}x`);
+          tamper(value);
+          tamper = undefined;
+          return setHeader(name, url.toString());
+        }
+        return setHeader(name, value);
+      };
+    }
     void callback(req, res);
   });
   return {
     url,
+    tamperNextCode: () => new Promise((resolve) => (tamper = resolve)),
     coopOnce: () => {
       coop = true;
     },
