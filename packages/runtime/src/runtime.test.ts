@@ -70,6 +70,9 @@ describe('run', () => {
     await expect(
       runtime.run({ code: '', kind: 'sync', context: testContext, host, limits: { cpuTimeMs: -1 } }),
     ).rejects.toThrow(/positive/);
+    await expect(
+      runtime.run({ code: '', kind: 'action', input: () => 1, context: testContext, host }),
+    ).rejects.toThrow(/copyable/);
   });
 
   it('counts stats', async () => {
@@ -254,6 +257,23 @@ describe('the nango object', () => {
     expect(output).toEqual([152, { id: 2, at: '1970-01-01T00:00:00.000Z' }]);
     expect(host.calls.filter((c) => c === 'batchSave')).toHaveLength(3);
     expect(host.calls.filter((c) => c === 'getRecordsByIds')).toHaveLength(2);
+  });
+
+  it('asks the host for environment variables only when the context has none', async () => {
+    const host = new FakeHost();
+    const { output } = await runBody(runtime, 'return await nango.getEnvironmentVariables();', { host });
+    expect(output).toEqual([{ name: 'FROM_HOST', value: '1' }]);
+    expect(host.calls).toEqual(['getEnvironmentVariables']);
+  });
+
+  it('runs intervals until cleared, and microtasks', async () => {
+    const { output } = await runBody(
+      runtime,
+      `const order = []; queueMicrotask(() => order.push('micro'));
+       await new Promise((resolve) => { let n = 0; const id = setInterval(() => { order.push(++n); if (n === 3) { clearInterval(id); resolve(); } }, 1); });
+       return order;`,
+    );
+    expect(output).toEqual(['micro', 1, 2, 3]);
   });
 
   it('returns the OAuth token from the connection', async () => {
