@@ -313,6 +313,29 @@ describeEachDatabase(
       await replay.close();
     });
 
+    it('state_err when the state cookie is gone, token_err when the token endpoint is down', async () => {
+      await prepare(await session());
+      let popup = await clickConnect();
+      await popup.waitForURL(/127\.0\.0\.2.*\/interaction\//);
+      const stateCookies = (await context.cookies('http://127.0.0.1/')).filter((c) =>
+        c.name.startsWith('ferry_oauth_'),
+      );
+      // (Abandoned flows of earlier tests left theirs until they expire.)
+      expect(stateCookies.length).toBeGreaterThan(0);
+      for (const c of stateCookies) {
+        expect(c).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+        await context.clearCookies({ name: c.name });
+      }
+      await signIn(popup);
+      expect(await result()).toMatchObject({ ok: false, code: 'state_err' });
+
+      await prepare(await session());
+      oidc.tokenDownOnce();
+      popup = await clickConnect();
+      await signIn(popup);
+      expect(await result()).toMatchObject({ ok: false, code: 'token_err' });
+    });
+
     it('reports access_denied when the user cancels at the provider', async () => {
       await prepare(await session());
       const popup = await clickConnect();

@@ -12,6 +12,8 @@ export interface OidcServer {
    * redirect URL as the provider meant it.
    */
   tamperNextCode(): Promise<string>;
+  /** Answer the next token request with 503, as a provider that is down. */
+  tokenDownOnce(): void;
   /** How many interaction pages were sent with COOP. */
   coopServed: number;
   /** Token-endpoint calls by grant type. */
@@ -23,6 +25,7 @@ export interface OidcServer {
 export async function startOidcProvider(host: string, redirectUri: string): Promise<OidcServer> {
   let coop = false;
   let tamper: ((original: string) => void) | undefined;
+  let tokenDown = false;
   const state = { coopServed: 0, tokenCalls: {} as Record<string, number> };
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
@@ -55,6 +58,11 @@ export async function startOidcProvider(host: string, redirectUri: string): Prom
       state.coopServed += 1;
       res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     }
+    if (tokenDown && req.method === 'POST' && req.url?.startsWith('/token')) {
+      tokenDown = false;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+      return;
+    }
     if (tamper) {
       const setHeader = res.setHeader.bind(res);
       res.setHeader = (name, value) => {
@@ -77,6 +85,9 @@ export async function startOidcProvider(host: string, redirectUri: string): Prom
   });
   return {
     url,
+    tokenDownOnce: () => {
+      tokenDown = true;
+    },
     tamperNextCode: () => new Promise((resolve) => (tamper = resolve)),
     coopOnce: () => {
       coop = true;
