@@ -37,8 +37,9 @@ describe('hostile scripts', () => {
     expect(stats.busy).toBe(0);
     // At most maxConcurrentRuns (2) isolates stay idle, each back to a small heap.
     expect(stats.isolates).toBeLessThanOrEqual(2);
-    expect(stats.idleHeapBytes).toBeLessThan(2 * 16 * 1024 * 1024);
+    expect(stats.idleHeapBytes).toBeLessThan(24 * 1024 * 1024);
     hostGc();
-    expect(process.memoryUsage().heapUsed - baselineHostHeap).toBeLessThan(24 * 1024 * 1024);
+    // Measured: within about 1 MB of the baseline.
+    expect(process.memoryUsage().heapUsed - baselineHostHeap).toBeLessThan(4 * 1024 * 1024);
   });
 });
