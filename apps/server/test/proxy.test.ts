@@ -357,6 +357,7 @@ describeEachDatabase(
         url: `${upstream.url}/v1/echo?x=1&api_key=[redacted]`,
       });
       expect(typeof op?.meta.duration_ms).toBe('number');
+      expect(op?.meta.request_headers).toEqual({ 'x-api-key': '[redacted]' });
       expect(op?.meta.bytes_out).toBeGreaterThan(100);
       expect(JSON.stringify(ops.body)).not.toContain('sk_live_secret');
     });

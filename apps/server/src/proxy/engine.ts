@@ -9,7 +9,7 @@ import { exchange, type Disposition, type Head } from './attempt.js';
 import { injectAuth, interpolationContext, type InjectedAuth } from './auth.js';
 import type { RequestBody } from './body.js';
 import { classifyFailure, sleep } from './failure.js';
-import { redactUrl } from './headers.js';
+import { redactHeaders, redactUrl } from './headers.js';
 import { PoolCache } from './pools.js';
 import { isRetryableStatus, waitBeforeRetry, type HeaderMap, type RetryHeader } from './retry.js';
 import type { ProxySettings } from './settings.js';
@@ -259,10 +259,12 @@ export class ProxyEngine {
     let method = req.method;
     let withBody = !req.body.empty;
     let redirects = 0;
+    let sent: Record<string, string> = {};
     const end = (failed: boolean, extra: Record<string, unknown>) => {
       const meta = {
         method: req.method,
         url: logUrl,
+        request_headers: redactHeaders(sent, auth.protectedHeaders),
         status,
         attempts,
         duration_ms: Math.round(performance.now() - started),
@@ -299,6 +301,7 @@ export class ProxyEngine {
         this.#checkHost(url);
         const withAuth = url.origin === first.origin || forwardOnRedirect;
         const headers = this.#headers(req, auth, { method, url, withAuth, decompress, body: withBody });
+        sent = headers;
         let plan: Plan = { next: 'final' };
         const decide = (head: Head): Disposition => {
           status = head.status;
