@@ -4,14 +4,24 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.ferry/**', 'packages/node/src/schema.d.ts', '**/__fixtures__/**', 'bench/.out/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.ferry/**',
+      'packages/node/src/schema.d.ts',
+      '**/__fixtures__/**',
+      'bench/.out/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       globals: { ...globals.node },
-      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
