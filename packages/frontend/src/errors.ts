@@ -8,6 +8,18 @@ export const AuthErrorCode = {
   tokenErr: 'token_err',
   accessDenied: 'access_denied',
   unknownError: 'unknown_error',
+  /** The provider refused the scopes asked for. */
+  invalidScope: 'invalid_scope',
+  /** The provider refused the integration's OAuth app or request (check the integration). */
+  providerConfigErr: 'provider_config_err',
+  /** The provider had an error or is down. */
+  providerUnavailable: 'provider_unavailable',
+  /** The provider's callback carried an error Ferry does not know. */
+  callbackErr: 'callback_err',
+  /** The connect session does not allow this integration. */
+  integrationNotAllowed: 'integration_not_allowed',
+  /** The connect session token is wrong or has expired: ask your backend for a new one. */
+  invalidConnectSessionToken: 'invalid_connect_session_token',
 } as const;
 
 /** A known error code, or a code the server sent. */
