@@ -82,11 +82,12 @@ export interface EnvironmentVariable {
 }
 
 /**
- * What the runtime needs from the server for one run. Every method is called at most
- * `maxHostCallsInFlight` times concurrently per run; a method that throws surfaces in the script as an
- * error with code `host_error` (its message is passed on as is, so redact secrets before throwing).
- * Records arrive as plain JSON data (Dates already ISO strings, `undefined` dropped, no cycles), at most
- * `recordsPerHostCall` per call, each with an `id`.
+ * What the runtime needs from the server for one run. At most `maxHostCallsInFlight` calls (log
+ * excepted) are pending at once per run; a method that throws surfaces in the script as an error with
+ * code `host_error` (its message is passed on as is, so redact secrets before throwing). What a method
+ * returns is copied into the isolate, so it must be plain data (no functions). Records arrive as plain
+ * JSON data (Dates already ISO strings, `undefined` dropped, no cycles), at most `recordsPerHostCall`
+ * per call, each with an `id`. `run()` waits for the last `log` call to settle before it returns.
  */
 export interface RuntimeHost {
   /** Sends one HTTP request through the proxy with the connection's credentials. */
