@@ -86,6 +86,7 @@ describeEachDatabase(
             scopes: 'read,write',
           },
         ],
+        ['fake-oauth2-basic', { type: 'OAUTH2', client_id: FAKE.clientId, client_secret: FAKE.clientSecret }],
         ['fake-oauth1', { type: 'OAUTH1', client_id: FAKE.clientId, client_secret: FAKE.clientSecret }],
         ['fake-cc', { type: 'OAUTH2', client_id: FAKE.clientId, client_secret: FAKE.clientSecret }],
         [
@@ -283,6 +284,21 @@ describeEachDatabase(
       );
       expect((await callback(byKey.callbackUrl, byKey.cookie)).status).toBe(200);
       expect((await ts.api('GET', '/connections/pk-conn?provider_config_key=fake-oauth2')).status).toBe(200);
+    });
+
+    it('OAuth 2 with HTTP Basic client auth, a JSON token request, token_params and PKCE disabled', async () => {
+      const run = await oauthFlow(await session(), 'fake-oauth2-basic');
+      const q = Object.fromEntries(new URL(run.atProvider).searchParams);
+      expect(q.code_challenge).toBeUndefined();
+      expect((await callback(run.callbackUrl, run.cookie)).status).toBe(200);
+      const body = fake.state.tokenRequests.at(-1)!;
+      const meta = fake.state.tokenRequestMeta.at(-1)!;
+      expect(meta.authorization).toMatch(/^Basic /);
+      expect(meta.contentType).toMatch(/^application\/json/);
+      expect(body).toMatchObject({ grant_type: 'authorization_code', audience: 'https://api.example.com' });
+      expect(body.client_secret).toBeUndefined();
+      expect(body.code_verifier).toBeUndefined();
+      expect(await result(run.flow)).toMatchObject({ status: 'success' });
     });
 
     it('OAuth 1.0a: signed request token, authorize, signed access token', async () => {

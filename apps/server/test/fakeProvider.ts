@@ -13,6 +13,8 @@ export interface FakeProviderState {
   deny: boolean;
   tokenDown: boolean;
   tokenRequests: Record<string, string>[];
+  /** The Authorization header and content type of each token request. */
+  tokenRequestMeta: { authorization: string | undefined; contentType: string | undefined }[];
   authorizeQueries: Record<string, string>[];
   verifications: string[];
 }
@@ -52,6 +54,7 @@ export async function startFakeProvider(appPublicKeyPem: string): Promise<{
     deny: false,
     tokenDown: false,
     tokenRequests: [],
+    tokenRequestMeta: [],
     authorizeQueries: [],
     verifications: [],
   };
@@ -80,11 +83,20 @@ export async function startFakeProvider(appPublicKeyPem: string): Promise<{
   app.post('/token', (req, res) => {
     const body = req.body as Record<string, string>;
     state.tokenRequests.push(body);
+    state.tokenRequestMeta.push({
+      authorization: req.headers.authorization,
+      contentType: req.headers['content-type'],
+    });
     if (state.tokenDown) {
       res.status(503).send('down');
       return;
     }
-    if (body.client_id !== FAKE.clientId || body.client_secret !== FAKE.clientSecret) {
+    // Client authentication in the body (client_secret_post) or with HTTP Basic (client_secret_basic).
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const [basicId, basicSecret] = basic
+      ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent)
+      : [body.client_id, body.client_secret];
+    if (basicId !== FAKE.clientId || basicSecret !== FAKE.clientSecret) {
       res.status(401).json({ error: 'invalid_client' });
       return;
     }
@@ -226,6 +238,17 @@ fake-oauth2:
   scope_separator: ','
   default_scopes: [read]
   token_response_metadata: [team.id]
+  proxy: { base_url: ${base} }
+fake-oauth2-basic:
+  display_name: Fake OAuth2 (Basic client auth, JSON, no PKCE)
+  docs: https://example.com/docs
+  auth_mode: OAUTH2
+  authorization_url: ${base}/authorize
+  token_url: ${base}/token
+  token_request_auth_method: basic
+  body_format: json
+  disable_pkce: true
+  token_params: { audience: 'https://api.example.com' }
   proxy: { base_url: ${base} }
 fake-oauth1:
   display_name: Fake OAuth1
