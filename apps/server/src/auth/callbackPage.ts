@@ -46,6 +46,8 @@ export function sendCallbackPage(
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
       'x-content-type-options': 'nosniff',
+      // This page must keep its opener to post the result back (a proxy's blanket COOP would cut it off).
+      'cross-origin-opener-policy': 'unsafe-none',
       'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'`,
     })
     .send(
