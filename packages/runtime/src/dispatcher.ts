@@ -158,7 +158,8 @@ export class Dispatcher {
 
   private forward(op: string, args: Args): Promise<unknown> {
     const host = this.host;
-    const [a, b] = args as [never, never];
+    const a = args[0] as never;
+    const b = args[1] as never;
     switch (op) {
       case 'proxy':
         return host.proxy(a);

@@ -133,7 +133,7 @@ export class Bridge {
 
   private send(op: string, args: unknown[]): Promise<unknown> {
     const logs = this.lines.length > 0 ? this.takeLines() : undefined;
-    return this.#host.apply(undefined, [op, args, logs], options);
+    return this.#host.apply(undefined, logs ? [op, args, logs] : [op, args], options);
   }
 
   /**
