@@ -1,77 +1,19 @@
 import type { Writable } from 'node:stream';
 import { isIP } from 'node:net';
-import { tryInterpolate, type Provider, type ProviderCatalog } from '@ferry/providers';
 import { FerryError } from '../errors.js';
-import type { ConnectionService } from '../connections/service.js';
-import type { IntegrationService } from '../integrations/service.js';
-import type { ActivityLogWriter, OperationHandle } from '../logs/writer.js';
 import { exchange, type Disposition, type Head } from './attempt.js';
-import { injectAuth, interpolationContext, type InjectedAuth } from './auth.js';
-import type { RequestBody } from './body.js';
+import type { InjectedAuth } from './auth.js';
 import { classifyFailure, sleep } from './failure.js';
 import { redactHeaders, redactUrl } from './headers.js';
 import { PoolCache } from './pools.js';
-import { isRetryableStatus, waitBeforeRetry, type HeaderMap, type RetryHeader } from './retry.js';
+import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from './types.js';
+
+export type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseHead, ResponseSink } from './types.js';
+import { ConnectionResolver } from './resolve.js';
+import { isRetryableStatus, waitBeforeRetry } from './retry.js';
 import type { ProxySettings } from './settings.js';
 import { createAddressPolicy, hostOf, type AddressPolicy } from './ssrf.js';
-import { buildTarget, parseBaseUrl } from './target.js';
-
-/** One proxied request, from `/proxy` or from a script's `nango.proxy`. */
-export interface ProxyRequest {
-  environmentId: number;
-  connectionId: string;
-  providerConfigKey: string;
-  method: string;
-  /** Path relative to the provider's base URL, possibly with a query. */
-  endpoint: string;
-  /** Extra query string (without `?`), already encoded. */
-  query?: string | undefined;
-  /** Caller headers to forward, lower-case names, already checked. */
-  headers: Record<string, string>;
-  body: RequestBody;
-  retries: number;
-  retryOn: readonly number[];
-  retryHeader?: RetryHeader | undefined;
-  baseUrlOverride?: string | undefined;
-  decompress?: boolean | undefined;
-  forwardHeadersOnRedirect?: boolean | undefined;
-  /** Aborts the request (a script run ended). */
-  signal?: AbortSignal | undefined;
-  /** Whether the caller went away (checked before each wait; a gone HTTP client also fails the stream). */
-  gone?: (() => boolean) | undefined;
-  /** Log into this operation instead of starting one per request (script runs). */
-  operation?: OperationHandle | undefined;
-}
-
-/** The final upstream answer's head, as handed to the sink. */
-export interface ResponseHead {
-  status: number;
-  headers: HeaderMap;
-  attempts: number;
-  /** Whether the body should be decompressed before it reaches the caller. */
-  decompress: boolean;
-}
-
-/** Where the final answer goes: called once, synchronously, with its head; returns the body's destination. */
-export type ResponseSink = (head: ResponseHead) => Writable;
-
-/** What a proxied request came to. */
-export interface ProxyOutcome {
-  status: number;
-  attempts: number;
-  bytesOut: number;
-  operationId: string | undefined;
-}
-
-/** The services the engine reads from. */
-export interface ProxyEngineDeps {
-  connections: Pick<ConnectionService, 'get'>;
-  integrations: Pick<IntegrationService, 'find'>;
-  providers: ProviderCatalog;
-  activity: ActivityLogWriter;
-}
-
-type Resolved = { provider: Provider; auth: InjectedAuth; base: URL | undefined };
+import { buildTarget } from './target.js';
 
 type Plan =
   { next: 'final' } | { next: 'retry'; waitMs: number } | { next: 'redirect'; to: URL } | { next: 'refresh' };
@@ -103,7 +45,7 @@ export class ProxyEngine {
   readonly #settings: ProxySettings;
   readonly #policy: AddressPolicy;
   readonly #pools: PoolCache;
-  readonly #cache = new Map<string, Resolved & { until: number }>();
+  readonly #resolver: ConnectionResolver;
 
   constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
     this.#deps = deps;
@@ -114,75 +56,12 @@ export class ProxyEngine {
       connectTimeoutMs: settings.connectTimeoutMs,
       lookup: settings.lookup,
     });
+    this.#resolver = new ConnectionResolver(deps, settings);
   }
 
   /** Closes the upstream connection pools. */
   close(): Promise<void> {
     return this.#pools.close();
-  }
-
-  /**
-   * The connection's provider, injected auth and base URL. Kept for `connectionCacheMs` so that a busy
-   * connection costs one credential read per interval, not one per request; a 401 bypasses it (refresh).
-   */
-  async #resolve(req: ProxyRequest, forceRefresh: boolean): Promise<Resolved> {
-    const key = `${req.environmentId}\u0000${req.providerConfigKey}\u0000${req.connectionId}`;
-    const now = Date.now();
-    if (!forceRefresh) {
-      const hit = this.#cache.get(key);
-      if (hit && hit.until > now) return hit;
-    }
-    const resolved = await this.#read(req, forceRefresh);
-    const ttl = this.#settings.connectionCacheMs;
-    if (ttl > 0) {
-      if (this.#cache.size >= 10_000) this.#cache.clear();
-      this.#cache.set(key, { ...resolved, until: now + ttl });
-    }
-    return resolved;
-  }
-
-  async #read(req: ProxyRequest, forceRefresh: boolean): Promise<Resolved> {
-    const { environmentId, connectionId, providerConfigKey } = req;
-    const conn = await this.#deps.connections.get(environmentId, connectionId, providerConfigKey, {
-      refreshToken: false,
-      forceRefresh,
-    });
-    const provider = this.#deps.providers.get(conn.provider);
-    if (!provider)
-      throw new FerryError('unknown_provider_config', `Provider "${conn.provider}" is not in the catalog.`);
-    let consumer;
-    if (conn.credentials.type === 'OAUTH1') {
-      const c = (await this.#deps.integrations.find(environmentId, providerConfigKey))?.credentials;
-      if (c && c.type !== 'APP') consumer = { key: c.client_id, secret: c.client_secret };
-    }
-    const auth = injectAuth({
-      provider,
-      credentials: conn.credentials,
-      connectionConfig: conn.connection_config,
-      consumer,
-    });
-    const ctx = interpolationContext(conn.credentials, conn.connection_config);
-    const template = provider.proxy?.base_url;
-    const resolved = template ? tryInterpolate(template, ctx) : undefined;
-    return { provider, auth, base: resolved ? parseBaseUrl(resolved, 'The provider base URL') : undefined };
-  }
-
-  #base(req: ProxyRequest, base: URL | undefined): URL {
-    if (!req.baseUrlOverride) {
-      if (!base)
-        throw new FerryError(
-          'unknown_provider_config',
-          'The provider has no proxy base URL for this connection.',
-        );
-      return base;
-    }
-    const override = parseBaseUrl(req.baseUrlOverride, 'Base-Url-Override');
-    const mode = this.#settings.baseUrlOverride;
-    if (mode === 'any' || (mode === 'same-host' && base && override.host === base.host)) return override;
-    throw new FerryError(
-      'forbidden_url',
-      "Base-Url-Override may only point at the provider's own host on this server.",
-    );
   }
 
   #checkHost(url: URL): void {
@@ -222,11 +101,11 @@ export class ProxyEngine {
   async forward(req: ProxyRequest, sink: ResponseSink): Promise<ProxyOutcome> {
     const started = performance.now();
     const deadline = Date.now() + this.#settings.timeoutMs;
-    const initial = await this.#resolve(req, false);
+    const initial = await this.#resolver.resolve(req, false);
     const { base } = initial;
     let { provider, auth } = initial;
     const target = buildTarget({
-      base: this.#base(req, base),
+      base: this.#resolver.target(req, base),
       endpoint: req.endpoint,
       query: req.query,
       templateQuery: auth.query,
@@ -394,7 +273,7 @@ export class ProxyEngine {
         refreshed = true;
         const before = auth.refreshableToken;
         try {
-          ({ provider, auth } = await this.#resolve(req, true));
+          ({ provider, auth } = await this.#resolver.resolve(req, true));
         } catch {
           // The refresh failed: the caller gets the provider's 401 as it came.
         }

@@ -7,7 +7,8 @@ import type { Environment, EnvironmentRegistry } from '../environments/service.j
 import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RequestBody } from './body.js';
-import type { ProxyEngine, ResponseHead } from './engine.js';
+import type { ProxyEngine } from './engine.js';
+import type { ResponseHead } from './types.js';
 import { readControl, responseHeaders } from './headers.js';
 
 /** Header on every proxied response: how many upstream attempts were made. */

@@ -5,7 +5,8 @@ import type { HostProxyRequest, HostProxyResponse, ProviderInfo } from '@ferry/r
 import { FerryError } from '../errors.js';
 import type { OperationHandle } from '../logs/writer.js';
 import { RequestBody } from './body.js';
-import type { ProxyEngine, ResponseHead } from './engine.js';
+import type { ProxyEngine } from './engine.js';
+import type { ResponseHead } from './types.js';
 import { addForwarded, HOP_BY_HOP } from './headers.js';
 
 /** The run a script's requests belong to. */
