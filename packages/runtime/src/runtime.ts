@@ -159,10 +159,17 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         });
       }
       context = await isolate.createContext();
-      const boot = await pooled.sandbox.run(context, { reference: true });
-      refs.push(boot);
-      const wrapper = await script.run(context, { reference: true });
-      refs.push(wrapper);
+      // Both queued at once: the isolate runs them in order, the host waits for one round trip.
+      const [booted, loaded] = await Promise.allSettled([
+        pooled.sandbox.run(context, { reference: true }),
+        script.run(context, { reference: true }),
+      ]);
+      if (booted.status === 'fulfilled') refs.push(booted.value);
+      if (loaded.status === 'fulfilled') refs.push(loaded.value);
+      if (booted.status === 'rejected') throw booted.reason;
+      if (loaded.status === 'rejected') throw loaded.reason;
+      const boot = booted.value;
+      const wrapper = loaded.value;
       if (wrapper.typeof !== 'function')
         throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
       const envArg = envCopy.copyInto({ release: true });
