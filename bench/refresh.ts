@@ -5,15 +5,14 @@
  *
  *   pnpm build && pnpm bench:refresh
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { fmt } from './lib/load.js';
@@ -132,21 +131,11 @@ await pool.close();
 tokenServer.close();
 rmSync(dataDir, { recursive: true, force: true });
 
-function gzipSizeOfDir(dir: string): number | undefined {
-  if (!existsSync(dir)) return undefined;
-  const js = readdirSync(dir).filter((f) => /\.(m?js)$/.test(f) && statSync(join(dir, f)).isFile());
-  if (js.length === 0) return undefined;
-  return js.reduce((n, f) => n + gzipSync(readFileSync(join(dir, f)), { level: 9 }).length, 0);
-}
-const ours = gzipSizeOfDir(fileURLToPath(new URL('../packages/frontend/dist', import.meta.url)));
-const nangoDir = (() => {
-  const base = fileURLToPath(new URL('../node_modules/.pnpm', import.meta.url));
-  const hit = existsSync(base)
-    ? readdirSync(base).find((d) => d.startsWith('@nangohq+frontend@0.71.10'))
-    : undefined;
-  return hit ? join(base, hit, 'node_modules/@nangohq/frontend/dist') : '';
-})();
-const theirs = gzipSizeOfDir(nangoDir);
+// The SDK's own size check bundles @nangohq/frontend with the same bundler, so the two figures compare.
+const sizeScript = fileURLToPath(new URL('../packages/frontend/scripts/size.mjs', import.meta.url));
+const sizes = existsSync(fileURLToPath(new URL('../packages/frontend/dist/index.js', import.meta.url)))
+  ? execFileSync(process.execPath, [sizeScript], { encoding: 'utf8' }).trim()
+  : '@ferry/frontend: not built (run pnpm build)';
 
 console.log(
   `\nbench/refresh — ${new Date().toISOString()}, node ${process.version}; ${STORMS} storms × ${PER_STORM} concurrent reads, provider answers in ${PROVIDER_DELAY_MS} ms\n`,
@@ -162,6 +151,4 @@ console.log(
 console.log(
   `\nrefresh requests that reached the provider: ${tokenCalls} for ${STORMS} storms (exactly one per storm is right)`,
 );
-console.log(
-  `@ferry/frontend dist, gzip: ${ours === undefined ? 'not built' : `${fmt(ours / 1024)} KB`}; @nangohq/frontend@0.71.10 dist, gzip: ${theirs === undefined ? 'not installed' : `${fmt(theirs / 1024)} KB`}`,
-);
+console.log(`\n${sizes}`);
