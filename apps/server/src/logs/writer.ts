@@ -78,7 +78,7 @@ export class ActivityLogWriter {
       end: (status, meta) => {
         if (ended) return;
         ended = true;
-        const merged = meta ? { ...(start.meta ?? {}), ...meta } : undefined;
+        const merged = meta && start.meta ? { ...start.meta, ...meta } : meta;
         this.#push({ t: 'end', id, status, meta: merged, at: new Date().toISOString() });
       },
     };
