@@ -40,6 +40,17 @@ function checkRequest(request: RunRequest): void {
     throw new TypeError('run: "host" is required');
 }
 
+const INVALID = Symbol('invalid');
+
+/** Parses JSON made by the sandbox; INVALID if a script managed to make it otherwise. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID;
+  }
+}
+
 function lastSyncDate(value: Date | string | null | undefined): string | null {
   if (value === undefined || value === null) return null;
   const date = value instanceof Date ? value : new Date(value);
@@ -202,7 +213,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     if (!error && dispatcher.fatal) error = dispatcher.fatal;
     if (!error && result && !result.ok && result.error) {
       error = toRunError(result.error, 'script_runtime_error');
-      if (result.error.payload !== undefined) error.payload = JSON.parse(result.error.payload) as unknown;
+      const payload = result.error.payload === undefined ? undefined : parseJson(result.error.payload);
+      if (payload !== undefined && payload !== INVALID) error.payload = payload;
     }
     if (error?.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
     if (!error && result?.output !== undefined) {
@@ -211,7 +223,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
           code: 'output_too_large',
           message: `The output is more than ${limits.maxOutputBytes} bytes`,
         };
-      else output = JSON.parse(result.output) as unknown;
+      else {
+        output = parseJson(result.output);
+        if (output === INVALID) error = { code: 'invalid_action_output', message: 'The output is not JSON' };
+      }
     }
     if (error && !error.message) error.message = messageOf(error.code, limits);
 
