@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMsOf, downloadWatchingRss, fmt, load, type LoadResult } from './lib/load.js';
+import { downloadWatchingRss, fmt, load, type LoadResult } from './lib/load.js';
 
 const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
@@ -133,29 +133,24 @@ const proxyHeaders = {
 };
 
 const results: Record<string, Record<number, LoadResult>> = { a: {}, b: {}, c: {} };
-// CPU time each proxy process spends per request (robust to other load on the machine).
-const cpuPerRequest: Record<string, Record<number, number>> = { b: {}, c: {} };
-const measured = async (k: 'b' | 'c', pid: number, run: () => Promise<LoadResult>, concurrency: number) => {
-  const before = await cpuMsOf(pid);
-  const r = await run();
-  cpuPerRequest[k]![concurrency] =
-    (((await cpuMsOf(pid)) - before) * 1000) / (r.requests + r.requests * (500 / durationMs));
-  return r;
-};
 for (const concurrency of [1, 50]) {
   results.a![concurrency] = await load({ origin: upOrigin, path: '/json', concurrency, durationMs });
-  results.b![concurrency] = await measured(
-    'b',
-    bare.pid ?? 0,
-    () => load({ origin: `http://127.0.0.1:${barePort}`, path: '/json', concurrency, durationMs }),
+  const bareOrigin = `http://127.0.0.1:${barePort}`;
+  results.b![concurrency] = await load({
+    origin: bareOrigin,
+    path: '/json',
     concurrency,
-  );
-  results.c![concurrency] = await measured(
-    'c',
-    server.pid ?? 0,
-    () => load({ origin: ferryOrigin, path: '/proxy/json', headers: proxyHeaders, concurrency, durationMs }),
+    durationMs,
+    cpuPid: bare.pid,
+  });
+  results.c![concurrency] = await load({
+    origin: ferryOrigin,
+    path: '/proxy/json',
+    headers: proxyHeaders,
     concurrency,
-  );
+    durationMs,
+    cpuPid: server.pid,
+  });
 }
 const big = await downloadWatchingRss({
   origin: ferryOrigin,
@@ -189,7 +184,7 @@ rows.push(
   `| **c/b** req/s (target ≥ 0.7 at 50) | 1 / 50 | **${fmt(r('c', 1).rps / r('b', 1).rps)} / ${fmt(r('c', 50).rps / r('b', 50).rps)}** | | | |`,
   `| b/a req/s (physical limit) | 1 / 50 | ${fmt(r('b', 1).rps / r('a', 1).rps)} / ${fmt(r('b', 50).rps / r('a', 50).rps)} | | | |`,
   `| **added p50 over (a)** (target ≤ 0.5 ms at 1) | 1 / 50 | **${fmt(r('c', 1).p50 - r('a', 1).p50, 3)} ms** / ${fmt(r('c', 50).p50 - r('a', 50).p50, 3)} ms | | | |`,
-  `| CPU per request, (b) / (c) | 1 / 50 | ${fmt(cpuPerRequest.b![1]!, 0)} / ${fmt(cpuPerRequest.c![1]!, 0)} µs; ${fmt(cpuPerRequest.b![50]!, 0)} / ${fmt(cpuPerRequest.c![50]!, 0)} µs | | | |`,
+  `| CPU per request of the proxy process, (b) / (c) | 1 / 50 | ${fmt(r('b', 1).cpuUsPerRequest ?? NaN, 0)} / ${fmt(r('c', 1).cpuUsPerRequest ?? NaN, 0)} µs; ${fmt(r('b', 50).cpuUsPerRequest ?? NaN, 0)} / ${fmt(r('c', 50).cpuUsPerRequest ?? NaN, 0)} µs | | | |`,
   `| **Ferry RSS streaming 100 MB** (target growth < 30 MB) | 1 | **+${fmt((big.rssPeak - big.rssBefore) / 2 ** 20, 1)} MB** (${fmt(big.rssBefore / 2 ** 20, 0)} → ${fmt(big.rssPeak / 2 ** 20, 0)} MB, ${fmt(big.bytes / 2 ** 20, 0)} MB in ${fmt(big.ms, 0)} ms) | | | |`,
 );
 console.log(

@@ -7,6 +7,8 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time process `cpuPid` spent per measured request, in microseconds (when `cpuPid` is given). */
+  cpuUsPerRequest?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -26,6 +28,8 @@ export async function load(opts: {
   durationMs: number;
   warmupMs?: number;
   expectStatus?: number;
+  /** A process whose CPU time per request to report (Linux), e.g. the proxy under test. */
+  cpuPid?: number;
 }): Promise<LoadResult> {
   const pool = new Pool(opts.origin, { connections: opts.concurrency, pipelining: 1 });
   const latencies: number[] = [];
@@ -48,10 +52,12 @@ export async function load(opts: {
   };
   const loops = Array.from({ length: opts.concurrency }, loop);
   await new Promise((r) => setTimeout(r, opts.warmupMs ?? 500));
+  const cpuBefore = opts.cpuPid ? await cpuMsOf(opts.cpuPid) : 0;
   measuring = true;
   const start = performance.now();
   await new Promise((r) => setTimeout(r, opts.durationMs));
   measuring = false;
+  const cpuAfter = opts.cpuPid ? await cpuMsOf(opts.cpuPid) : 0;
   const elapsed = performance.now() - start;
   stop = true;
   await Promise.all(loops);
@@ -63,6 +69,9 @@ export async function load(opts: {
     rps: latencies.length / (elapsed / 1000),
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    ...(opts.cpuPid
+      ? { cpuUsPerRequest: ((cpuAfter - cpuBefore) * 1000) / Math.max(1, latencies.length) }
+      : {}),
   };
 }
 
