@@ -85,6 +85,20 @@ describeEachDatabase(
       expect([plain.res.status, plain.attempts]).toEqual([409, 1]);
     });
 
+    it('retries a refused connection, then answers upstream_unreachable', async () => {
+      const ts = get();
+      await ts.api('POST', '/integrations', { provider: 'fake-down', unique_key: 'down' });
+      await ts.api('POST', '/connections', {
+        provider_config_key: 'down',
+        connection_id: 'c1',
+        credentials: { type: 'API_KEY', apiKey: 'k' },
+      });
+      const { res, attempts } = await call(ts, '/json', { integration: 'down', headers: { retries: '2' } });
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ error: { code: 'upstream_unreachable' } });
+      expect(attempts).toBe(3);
+    });
+
     it('answers proxy_timeout when the provider is too slow', async () => {
       const ts = get();
       const { res, attempts } = await call(ts, '/slow?ms=5000');
@@ -114,7 +128,7 @@ describeEachDatabase(
       upstream = await startProxyUpstream();
       oauth = await startFakeOAuth();
       return {
-        providersFile: proxyProvidersFile(upstream.url, oauth.url),
+        providersFile: proxyProvidersFile(upstream.url, oauth.url, { 'fake-down': 'http://127.0.0.1:1' }),
         proxy: { allowPrivateNetworks: true, backoffBaseMs: 20, maxWaitMs: 5000, timeoutMs: 3000 },
       };
     },
