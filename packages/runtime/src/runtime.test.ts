@@ -224,6 +224,17 @@ describe('the nango object', () => {
     expect(output).toEqual(['Request failed with status code 404', 404, { message: 'nope' }, 404]);
   });
 
+  it('ends a run waiting on a host call that never answers at its wall time', async () => {
+    const host = new FakeHost(() => new Promise(() => {}));
+    const { error, stats } = await runBody(runtime, 'await nango.get({ endpoint: "/" });', {
+      host,
+      limits: { wallTimeMs: 200 },
+    });
+    expect(error?.code).toBe('wall_time_exceeded');
+    expect(stats.wallMs).toBeLessThan(2000);
+    expect((await runBody(runtime, 'return 3;')).output).toBe(3);
+  });
+
   it('surfaces host failures as host_error', async () => {
     const host = new FakeHost(() => {
       throw new Error('upstream down');
