@@ -74,6 +74,40 @@ describeEachDatabase(
       );
       expect(signature).toBe(want);
     });
+
+    it('OAuth 1.0a: a form body is part of the signature', async () => {
+      const ts = get();
+      const res = await fetch(`${ts.url}/proxy/echo`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ts.secretKey}`,
+          'connection-id': 'c1',
+          'provider-config-key': 'o1',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'status=hello%20world&n=2',
+      });
+      const seen = (await res.json()) as { headers: Record<string, string>; body_text: string };
+      expect(seen.body_text).toBe('status=hello%20world&n=2');
+      const params = Object.fromEntries(
+        [...(seen.headers.authorization ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [
+          m[1],
+          decodeURIComponent(m[2] ?? ''),
+        ]),
+      ) as Record<string, string>;
+      const { oauth_signature: signature, ...data } = params;
+      const oauth = new OAuth({
+        consumer: { key: 'ck', secret: 'cs' },
+        signature_method: 'HMAC-SHA1',
+        hash_function: (base, key) => createHmac('sha1', key).update(base).digest('base64'),
+      });
+      const want = oauth.getSignature(
+        { url: `${upstream.url}/echo`, method: 'POST', data: { status: 'hello world', n: '2' } },
+        'tks',
+        data as unknown as OAuth.Authorization,
+      );
+      expect(signature).toBe(want);
+    });
   },
   {
     setup: async () => {

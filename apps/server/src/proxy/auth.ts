@@ -13,8 +13,11 @@ export interface InjectedAuth {
   query: Record<string, string>;
   /** Names of template query parameters carrying credentials (redacted in logs). */
   secretQuery: Set<string>;
-  /** Signs one request for OAuth 1.0a (the signature depends on method and URL); undefined otherwise. */
-  sign?: ((method: string, url: string) => string) | undefined;
+  /**
+   * Signs one request for OAuth 1.0a (the signature covers method, URL and form body parameters);
+   * undefined otherwise.
+   */
+  sign?: ((method: string, url: string, form?: Record<string, string>) => string) | undefined;
   /** The token a 401 refresh must change before a retry, if the credentials can be refreshed. */
   refreshableToken?: string | undefined;
 }
@@ -48,7 +51,7 @@ function oauth1Signer(
   consumer: OAuth1Consumer,
   token: { key: string; secret: string },
   method: 'HMAC-SHA1' | 'HMAC-SHA256' | 'PLAINTEXT',
-): (httpMethod: string, url: string) => string {
+): (httpMethod: string, url: string, form?: Record<string, string>) => string {
   const oauth = new OAuth({
     consumer,
     signature_method: method,
@@ -59,8 +62,9 @@ function oauth1Signer(
             .update(base)
             .digest('base64'),
   });
-  return (httpMethod, url) =>
-    oauth.toHeader(oauth.authorize({ url, method: httpMethod }, token)).Authorization;
+  return (httpMethod, url, form) =>
+    oauth.toHeader(oauth.authorize({ url, method: httpMethod, ...(form ? { data: form } : {}) }, token))
+      .Authorization;
 }
 
 /** The values `proxy.base_url`, `headers` and `query` templates may refer to. */

@@ -6,7 +6,7 @@ export const REPLAY_LIMIT = 1024 * 1024;
  * a retry or a redirect can replay it. Bodies already in memory replay at no cost.
  */
 export class RequestBody {
-  readonly #source: AsyncIterable<Buffer> | Buffer | null;
+  #source: AsyncIterable<Buffer> | Buffer | null;
   #chunks: Buffer[] | undefined = [];
   #kept = 0;
   #complete = false;
@@ -24,6 +24,42 @@ export class RequestBody {
       this.#complete = true;
       this.bytes = this.#source?.length ?? 0;
     }
+  }
+
+  /**
+   * Reads a streamed body into memory (an OAuth 1.0a signature covers form bodies), at most `limit` bytes.
+   * @returns The whole body, or undefined when it is larger than `limit` (it then streams as before).
+   */
+  async buffer(limit = REPLAY_LIMIT): Promise<Buffer | undefined> {
+    const source = this.#source;
+    if (source === null || Buffer.isBuffer(source)) return source ?? Buffer.alloc(0);
+    if (this.#used) return undefined;
+    const iterator = source[Symbol.asyncIterator]();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      chunks.push(next.value);
+      size += next.value.length;
+      if (size > limit) {
+        // Too big to sign: stream what was read, then the rest.
+        this.#source = (async function* () {
+          yield* chunks;
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) return;
+            yield next.value;
+          }
+        })();
+        return undefined;
+      }
+    }
+    const whole = Buffer.concat(chunks);
+    this.#source = whole;
+    this.#complete = true;
+    this.bytes = whole.length;
+    return whole;
   }
 
   /** Whether there is any body. */

@@ -21,6 +21,14 @@ type Plan =
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_BUFFERED_401 = 1024 * 1024;
 
+/** The parameters of a form body (an OAuth 1.0a signature covers them), read into memory up to 1 MiB. */
+async function formOf(req: ProxyRequest): Promise<Record<string, string> | undefined> {
+  const type = req.headers['content-type'] ?? '';
+  if (req.body.empty || !/^application\/x-www-form-urlencoded\b/i.test(type)) return undefined;
+  const raw = await req.body.buffer();
+  return raw ? Object.fromEntries(new URLSearchParams(raw.toString('utf8'))) : undefined;
+}
+
 function nextUrl(location: string, current: URL): URL | undefined {
   try {
     const url = new URL(location, current);
@@ -76,12 +84,20 @@ export class ProxyEngine {
   #headers(
     req: ProxyRequest,
     auth: InjectedAuth,
-    o: { method: string; url: URL; withAuth: boolean; decompress: boolean; body: boolean },
+    o: {
+      method: string;
+      url: URL;
+      withAuth: boolean;
+      decompress: boolean;
+      body: boolean;
+      form: Record<string, string> | undefined;
+    },
   ) {
     const h: Record<string, string> = o.withAuth ? { ...auth.headers } : {};
     for (const [name, value] of Object.entries(req.headers))
       if (!auth.protectedHeaders.has(name)) h[name] = value;
-    if (o.withAuth && auth.sign) h.authorization = auth.sign(o.method, o.url.href);
+    if (o.withAuth && auth.sign)
+      h.authorization = auth.sign(o.method, o.url.href, o.body ? o.form : undefined);
     if (o.decompress && h['accept-encoding'] === undefined) h['accept-encoding'] = 'gzip, deflate, br';
     if (!o.body) delete h['content-type'];
     else if (req.body.length !== undefined) h['content-length'] = String(req.body.length);
@@ -179,7 +195,14 @@ export class ProxyEngine {
         }
         this.#checkHost(url);
         const withAuth = url.origin === first.origin || forwardOnRedirect;
-        const headers = this.#headers(req, auth, { method, url, withAuth, decompress, body: withBody });
+        const headers = this.#headers(req, auth, {
+          method,
+          url,
+          withAuth,
+          decompress,
+          body: withBody,
+          form: auth.sign ? await formOf(req) : undefined,
+        });
         sent = headers;
         let plan: Plan = { next: 'final' };
         const decide = (head: Head): Disposition => {
