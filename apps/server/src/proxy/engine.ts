@@ -5,6 +5,7 @@ import { exchange, type Disposition, type Head } from './attempt.js';
 import type { InjectedAuth } from './auth.js';
 import { classifyFailure, sleep } from './failure.js';
 import { redactHeaders, redactUrl } from './headers.js';
+import { counted, formOf, nextUrl } from './helpers.js';
 import { PoolCache } from './pools.js';
 import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from './types.js';
 
@@ -21,32 +22,6 @@ type Plan =
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_BUFFERED_401 = 1024 * 1024;
 
-/** The parameters of a form body (an OAuth 1.0a signature covers them), read into memory up to 1 MiB. */
-async function formOf(req: ProxyRequest): Promise<Record<string, string> | undefined> {
-  const type = req.headers['content-type'] ?? '';
-  if (req.body.empty || !/^application\/x-www-form-urlencoded\b/i.test(type)) return undefined;
-  const raw = await req.body.buffer();
-  return raw ? Object.fromEntries(new URLSearchParams(raw.toString('utf8'))) : undefined;
-}
-
-function nextUrl(location: string, current: URL): URL | undefined {
-  try {
-    const url = new URL(location, current);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function counted(w: Writable, add: (n: number) => void): Writable {
-  const write = w.write.bind(w) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  w.write = ((chunk: unknown, ...rest: unknown[]) => {
-    add((chunk as { length?: number }).length ?? 0);
-    return write(chunk, ...rest);
-  }) as Writable['write'];
-  return w;
-}
-
 /** The proxy engine: credentials, auth injection, retries, rate-limit waits, redirects, SSRF guard, logging. */
 export class ProxyEngine {
   readonly #deps: ProxyEngineDeps;
@@ -54,6 +29,7 @@ export class ProxyEngine {
   readonly #policy: AddressPolicy;
   readonly #pools: PoolCache;
   readonly #resolver: ConnectionResolver;
+  readonly #targets = new WeakMap<InjectedAuth, Map<string, { first: URL; logUrl: string }>>();
 
   constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
     this.#deps = deps;
@@ -70,6 +46,31 @@ export class ProxyEngine {
   /** Closes the upstream connection pools. */
   close(): Promise<void> {
     return this.#pools.close();
+  }
+
+  /**
+   * The first URL of a request and its redacted form for the log. Remembered per connection state (the
+   * resolved `auth`, replaced when the connection is read again) and path, as clients repeat their paths.
+   */
+  #target(req: ProxyRequest, auth: InjectedAuth, base: URL | undefined): { first: URL; logUrl: string } {
+    let known = this.#targets.get(auth);
+    if (!known) this.#targets.set(auth, (known = new Map<string, { first: URL; logUrl: string }>()));
+    const key = `${req.baseUrlOverride ?? ''}\u0000${req.endpoint}\u0000${req.query ?? ''}`;
+    const hit = known.get(key);
+    if (hit) return hit;
+    const target = buildTarget({
+      base: this.#resolver.target(req, base),
+      endpoint: req.endpoint,
+      query: req.query,
+      templateQuery: auth.query,
+    });
+    const found = {
+      first: new URL(target.path, target.origin),
+      logUrl: redactUrl(target.origin, target.path, auth.secretQuery),
+    };
+    if (known.size >= 256) known.clear();
+    known.set(key, found);
+    return found;
   }
 
   #checkHost(url: URL): void {
@@ -120,14 +121,7 @@ export class ProxyEngine {
     const initial = await this.#resolver.resolve(req, false);
     const { base } = initial;
     let { provider, auth } = initial;
-    const target = buildTarget({
-      base: this.#resolver.target(req, base),
-      endpoint: req.endpoint,
-      query: req.query,
-      templateQuery: auth.query,
-    });
-    const first = new URL(target.path, target.origin);
-    const logUrl = redactUrl(target.origin, target.path, auth.secretQuery);
+    const { first, logUrl } = this.#target(req, auth, base);
     const own = req.operation === undefined;
     const op =
       req.operation ??

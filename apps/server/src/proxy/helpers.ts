@@ -1,0 +1,30 @@
+import type { Writable } from 'node:stream';
+import type { ProxyRequest } from './types.js';
+
+/** The parameters of a form body (an OAuth 1.0a signature covers them), read into memory up to 1 MiB. */
+export async function formOf(req: ProxyRequest): Promise<Record<string, string> | undefined> {
+  const type = req.headers['content-type'] ?? '';
+  if (req.body.empty || !/^application\/x-www-form-urlencoded\b/i.test(type)) return undefined;
+  const raw = await req.body.buffer();
+  return raw ? Object.fromEntries(new URLSearchParams(raw.toString('utf8'))) : undefined;
+}
+
+/** The URL a redirect leads to, if it is http(s). */
+export function nextUrl(location: string, current: URL): URL | undefined {
+  try {
+    const url = new URL(location, current);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts the bytes written into `w` (for bodies without a Content-Length). */
+export function counted(w: Writable, add: (n: number) => void): Writable {
+  const write = w.write.bind(w) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  w.write = ((chunk: unknown, ...rest: unknown[]) => {
+    add((chunk as { length?: number }).length ?? 0);
+    return write(chunk, ...rest);
+  }) as Writable['write'];
+  return w;
+}
