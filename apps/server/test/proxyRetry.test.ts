@@ -62,6 +62,17 @@ describeEachDatabase(
       expect(ok.res.status).toBe(200);
       expect(ok.attempts).toBe(3);
       expect(upstream.hits('/flaky').filter((h) => h.url.includes(k1))).toHaveLength(3);
+      // The operation carries one message per retry.
+      const ops = await ts.api('GET', '/logs/operations?kind=proxy&limit=100');
+      const op = (
+        ops.body as { data: { id: string; status: string; meta: { url: string; attempts: number } }[] }
+      ).data.find((o) => o.meta.url.includes('/flaky?') && o.meta.attempts === 3); // `key` values are redacted
+      expect([op?.status, op?.meta.attempts]).toEqual(['success', 3]);
+      const messages = await ts.api('GET', `/logs/operations/${op?.id ?? ''}/messages`);
+      expect((messages.body as { data: { message: string }[] }).data.map((m) => m.message)).toEqual([
+        expect.stringMatching(/^Attempt 1 got 502; retrying in \d+ ms\.$/),
+        expect.stringMatching(/^Attempt 2 got 502; retrying in \d+ ms\.$/),
+      ]);
       const k2 = key();
       const failed = await call(ts, `/flaky?key=${k2}&fail=5`, { headers: { retries: '1' } });
       expect(failed.res.status).toBe(502);

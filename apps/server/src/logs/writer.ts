@@ -23,7 +23,14 @@ export interface OperationHandle {
 }
 
 type Pending =
-  | { t: 'op'; id: string; start: OperationStart; at: string }
+  | {
+      t: 'op';
+      id: string;
+      start: OperationStart;
+      at: string;
+      /** Set when the operation was recorded already ended ({@link ActivityLogWriter.record}). */
+      done?: { status: OperationStatus; meta: Record<string, unknown> | undefined; at: string };
+    }
   | {
       t: 'msg';
       opId: string;
@@ -82,6 +89,24 @@ export class ActivityLogWriter {
         this.#push({ t: 'end', id, status, meta: merged, at: new Date().toISOString() });
       },
     };
+  }
+
+  /**
+   * Records an operation that has already ended, in one entry (one row): cheaper than `start` + `end` for
+   * short operations without messages, such as one proxied request.
+   * @param startedAt - When it started (epoch milliseconds).
+   * @returns The operation's id.
+   */
+  record(
+    start: OperationStart,
+    status: Exclude<OperationStatus, 'running'>,
+    meta: Record<string, unknown> | undefined,
+    startedAt: number,
+  ): string {
+    const id = randomUUID();
+    const done = { status, meta, at: new Date().toISOString() };
+    this.#push({ t: 'op', id, start, at: new Date(startedAt).toISOString(), done });
+    return id;
   }
 
   #push(entry: Pending): void {
@@ -144,7 +169,7 @@ export class ActivityLogWriter {
       await this.#store.db.transaction().execute(async (trx) => {
         for (let i = 0; i < ops.length; i += OPS_PER_INSERT) {
           const rows = ops.slice(i, i + OPS_PER_INSERT).map((o) => {
-            const end = endOf.get(o.id);
+            const end = o.done ?? endOf.get(o.id);
             return [
               o.id,
               o.start.environmentId,

@@ -5,6 +5,7 @@ import { exchange, type Disposition, type Head } from './attempt.js';
 import type { InjectedAuth } from './auth.js';
 import { classifyFailure, sleep } from './failure.js';
 import { redactHeaders, redactUrl } from './headers.js';
+import type { OperationHandle } from '../logs/writer.js';
 import { counted, formOf, nextUrl } from './helpers.js';
 import { PoolCache } from './pools.js';
 import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from './types.js';
@@ -123,16 +124,19 @@ export class ProxyEngine {
     let { provider, auth } = initial;
     const { first, logUrl } = this.#target(req, auth, base);
     const own = req.operation === undefined;
-    const op =
-      req.operation ??
-      this.#deps.activity.start({
-        environmentId: req.environmentId,
-        kind: 'proxy',
-        name: 'proxy',
-        integration: req.providerConfigKey,
-        connectionId: req.connectionId,
-        meta: { method: req.method, url: logUrl },
-      });
+    const startedAt = Date.now();
+    const opStart = {
+      environmentId: req.environmentId,
+      kind: 'proxy' as const,
+      name: 'proxy',
+      integration: req.providerConfigKey,
+      connectionId: req.connectionId,
+      meta: { method: req.method, url: logUrl },
+    };
+    // A request without retries is logged as one finished operation; a retry opens it to add messages.
+    let handle = req.operation;
+    let operationId: string | undefined;
+    const op = (): OperationHandle => (handle ??= this.#deps.activity.start(opStart));
     const retry = provider.proxy?.retry;
     let maxAttempts = 1 + Math.min(req.retries, this.#settings.maxRetries);
     const decompress = req.decompress ?? provider.proxy?.decompress ?? false;
@@ -161,9 +165,13 @@ export class ProxyEngine {
         bytes_out: bytesOut,
         ...extra,
       };
-      if (own) op.end(failed ? 'failed' : 'success', meta);
-      else
-        op.log(
+      if (own && handle) {
+        handle.end(failed ? 'failed' : 'success', meta);
+        operationId = handle.id;
+      } else if (own) {
+        operationId = this.#deps.activity.record(opStart, failed ? 'failed' : 'success', meta, startedAt);
+      } else
+        op().log(
           failed ? 'warn' : 'info',
           `${req.method} ${logUrl} → ${status || 'error'} after ${attempts} attempt(s)`,
           meta,
@@ -265,7 +273,10 @@ export class ProxyEngine {
             now: Date.now(),
           });
           if (Date.now() + waitMs >= deadline) throw failure.error;
-          op.log('warn', `Attempt ${attempts} failed (${failure.error.message}); retrying in ${waitMs} ms.`);
+          op().log(
+            'warn',
+            `Attempt ${attempts} failed (${failure.error.message}); retrying in ${waitMs} ms.`,
+          );
           await sleep(waitMs, req);
           newAttempt = true;
           continue;
@@ -282,7 +293,7 @@ export class ProxyEngine {
           continue;
         }
         if (p.next === 'retry') {
-          op.log('warn', `Attempt ${attempts} got ${status}; retrying in ${p.waitMs} ms.`);
+          op().log('warn', `Attempt ${attempts} got ${status}; retrying in ${p.waitMs} ms.`);
           await sleep(p.waitMs, req);
           newAttempt = true;
           continue;
@@ -295,7 +306,7 @@ export class ProxyEngine {
           // The refresh failed: the caller gets the provider's 401 as it came.
         }
         if (auth.refreshableToken !== before) {
-          op.log('info', `Attempt ${attempts} got 401; refreshed the credentials, retrying.`);
+          op().log('info', `Attempt ${attempts} got 401; refreshed the credentials, retrying.`);
           maxAttempts += 1;
           newAttempt = true;
           continue;
@@ -315,6 +326,6 @@ export class ProxyEngine {
       throw err;
     }
     end(status >= 400, {});
-    return { status, attempts, bytesOut, operationId: own ? op.id : undefined };
+    return { status, attempts, bytesOut, operationId };
   }
 }
