@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { LogLevel, OperationKind, OperationStatus } from '@ferry/types';
 import { CompiledQuery } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { toJson } from '../store/values.js';
+import { uuidv7 } from './uuidv7.js';
 
 /** What starts an operation in the activity log. */
 export interface OperationStart {
@@ -70,7 +70,7 @@ export class ActivityLogWriter {
 
   /** Starts an operation and returns its handle. */
   start(start: OperationStart): OperationHandle {
-    const id = randomUUID();
+    const id = uuidv7();
     this.#push({ t: 'op', id, start, at: new Date().toISOString() });
     let ended = false;
     return {
@@ -103,7 +103,7 @@ export class ActivityLogWriter {
     meta: Record<string, unknown> | undefined,
     startedAt: number,
   ): string {
-    const id = randomUUID();
+    const id = uuidv7();
     const done = { status, meta, at: new Date().toISOString() };
     this.#push({ t: 'op', id, start, at: new Date(startedAt).toISOString(), done });
     return id;
