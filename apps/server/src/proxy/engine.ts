@@ -119,7 +119,7 @@ export class ProxyEngine {
   async forward(req: ProxyRequest, sink: ResponseSink): Promise<ProxyOutcome> {
     const started = performance.now();
     const deadline = Date.now() + this.#settings.timeoutMs;
-    const initial = await this.#resolver.resolve(req, false);
+    const initial = this.#resolver.peek(req) ?? (await this.#resolver.resolve(req, false));
     const { base } = initial;
     let { provider, auth } = initial;
     const { first, logUrl } = this.#target(req, auth, base);

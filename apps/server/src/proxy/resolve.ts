@@ -22,6 +22,10 @@ export interface ConnectionRef {
   baseUrlOverride?: string | undefined;
 }
 
+function keyOf(ref: ConnectionRef): string {
+  return `${ref.environmentId}\u0000${ref.providerConfigKey}\u0000${ref.connectionId}`;
+}
+
 /**
  * Reads connections for the proxy (credentials refreshed ahead of expiry by the connection service) and
  * keeps what it worked out for `connectionCacheMs`, so that a busy connection costs one credential read per
@@ -54,7 +58,7 @@ export class ConnectionResolver {
    * @throws FerryError `unknown_connection`, `invalid_credentials`, `unknown_provider_config`, `invalid_headers`.
    */
   async resolve(ref: ConnectionRef, forceRefresh: boolean): Promise<Resolved> {
-    const key = `${ref.environmentId}\u0000${ref.providerConfigKey}\u0000${ref.connectionId}`;
+    const key = keyOf(ref);
     const now = Date.now();
     if (!forceRefresh) {
       const hit = this.#cache.get(key);
@@ -67,6 +71,12 @@ export class ConnectionResolver {
       this.#cache.set(key, { ...resolved, until: now + ttl });
     }
     return resolved;
+  }
+
+  /** The cached resolution of a connection, if still fresh (no await on the hot path). */
+  peek(ref: ConnectionRef): Resolved | undefined {
+    const hit = this.#cache.get(keyOf(ref));
+    return hit && hit.until > Date.now() ? hit : undefined;
   }
 
   async #read(ref: ConnectionRef, forceRefresh: boolean): Promise<Resolved> {
