@@ -133,6 +133,42 @@ describeEachDatabase(
       expect(upstream.seen.length - before).toBe(1);
     });
 
+    it('lets each integration decide where Base-Url-Override may point', async () => {
+      const ts = get();
+      const elsewhere = upstream.url.replace('127.0.0.1', 'localhost'); // the same server under another host name
+      const credentials = { type: 'API_KEY', apiKey: 'sk_live_secret' };
+      const policies = [
+        { policy: 'off', override: `${upstream.url}/v1`, want: 403 },
+        { policy: 'same-host', override: `${elsewhere}/v1`, want: 403 },
+        { policy: 'any', override: `${elsewhere}/v1`, want: 200 },
+        { policy: null, override: `${elsewhere}/v1`, want: 403 }, // the server default: same-host
+      ];
+      for (const [i, { policy, override, want }] of policies.entries()) {
+        const patched = await ts.api('PATCH', '/integrations/key', { proxy_base_url_override: policy });
+        expect(patched.body.data.proxy_base_url_override).toBe(policy);
+        // a new connection, so no earlier resolution of the integration is reused
+        const connection = `policy-${i}`;
+        expect(
+          (
+            await ts.api('POST', '/connections', {
+              provider_config_key: 'key',
+              connection_id: connection,
+              credentials,
+            })
+          ).status,
+        ).toBe(201);
+        const { res } = await call(ts, '/echo', {
+          connection,
+          integration: 'key',
+          headers: { 'base-url-override': override },
+        });
+        expect([policy, res.status]).toEqual([policy, want]);
+        if (want === 403)
+          expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden_url');
+        else expect(((await res.json()) as { url: string }).url).toBe('/v1/echo?api_key=sk_live_secret');
+      }
+    });
+
     it('answers Ferry errors in the envelope', async () => {
       const ts = get();
       const unknown = await call(ts, '/echo', { connection: 'nope' });

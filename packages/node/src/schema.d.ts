@@ -611,6 +611,8 @@ export interface components {
             /** @description URL of the provider's logo. */
             logo: string;
             forward_webhooks: boolean;
+            /** @description Where callers may point the proxy's `Base-Url-Override`; null follows the server's `FERRY_PROXY_BASE_URL_OVERRIDE`. */
+            proxy_base_url_override: null | components["schemas"]["BaseUrlOverridePolicy"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -620,6 +622,11 @@ export interface components {
             /** @description Present with `include=credentials`. */
             credentials?: null | components["schemas"]["IntegrationCredentials"];
         };
+        /**
+         * @description `off`: never; `same-host`: only the provider's own host; `any`: any host the SSRF guard allows. A Ferry extension.
+         * @enum {string}
+         */
+        BaseUrlOverridePolicy: "off" | "same-host" | "any";
         IntegrationResponse: {
             data: components["schemas"]["ApiPublicIntegration"];
         };
@@ -630,6 +637,7 @@ export interface components {
             display_name?: string;
             credentials?: components["schemas"]["IntegrationCredentialsInput"];
             forward_webhooks?: boolean;
+            proxy_base_url_override?: null | components["schemas"]["BaseUrlOverridePolicy"];
             /** @description Accepted for Nango compatibility. */
             integration_config?: components["schemas"]["JsonObject"];
             /** @description Accepted for Nango compatibility. */
@@ -641,6 +649,7 @@ export interface components {
             display_name?: string;
             credentials?: components["schemas"]["IntegrationCredentialsInput"];
             forward_webhooks?: boolean;
+            proxy_base_url_override?: null | components["schemas"]["BaseUrlOverridePolicy"];
         };
         ApiEndUser: {
             id: string;

@@ -6,6 +6,9 @@ import { isUniqueViolation, nowIso, toIso } from '../store/values.js';
 import type { IntegrationsTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 
+/** Where a caller may point the proxy's `Base-Url-Override` for an integration. */
+export type BaseUrlOverridePolicy = 'off' | 'same-host' | 'any';
+
 /** Client credentials of an integration (the OAuth app), as stored encrypted. */
 export type IntegrationCredentials =
   | {
@@ -24,6 +27,7 @@ export interface ApiIntegration {
   display_name: string;
   logo: string;
   forward_webhooks: boolean;
+  proxy_base_url_override: BaseUrlOverridePolicy | null;
   created_at: string;
   updated_at: string;
   webhook_url?: string | null;
@@ -38,6 +42,8 @@ export interface Integration {
   provider: string;
   displayName: string;
   forwardWebhooks: boolean;
+  /** Where callers may point `Base-Url-Override`; null follows the server's setting. */
+  proxyBaseUrlOverride: BaseUrlOverridePolicy | null;
   credentials: IntegrationCredentials | null;
   createdAt: string;
   updatedAt: string;
@@ -49,6 +55,7 @@ export interface CreateIntegrationInput {
   display_name?: string | undefined;
   credentials?: IntegrationCredentials | undefined;
   forward_webhooks?: boolean | undefined;
+  proxy_base_url_override?: BaseUrlOverridePolicy | null | undefined;
 }
 
 export type UpdateIntegrationInput = Partial<Omit<CreateIntegrationInput, 'provider'>>;
@@ -90,6 +97,7 @@ export class IntegrationService {
       provider: row.provider,
       displayName: row.display_name,
       forwardWebhooks: row.forward_webhooks === 1,
+      proxyBaseUrlOverride: (row.proxy_base_url_override as BaseUrlOverridePolicy | null) ?? null,
       credentials: row.credentials_enc
         ? this.#encryptor.decryptJson<IntegrationCredentials>(row.credentials_enc)
         : null,
@@ -106,6 +114,7 @@ export class IntegrationService {
       display_name: i.displayName,
       logo: `${this.#serverUrl}/images/providers/${encodeURIComponent(i.provider)}.svg`,
       forward_webhooks: i.forwardWebhooks,
+      proxy_base_url_override: i.proxyBaseUrlOverride,
       created_at: i.createdAt,
       updated_at: i.updatedAt,
     };
@@ -203,6 +212,7 @@ export class IntegrationService {
           display_name: input.display_name ?? provider.display_name,
           credentials_enc: input.credentials ? this.#encryptor.encryptJson(input.credentials) : null,
           forward_webhooks: input.forward_webhooks === false ? 0 : 1,
+          proxy_base_url_override: input.proxy_base_url_override ?? null,
           created_at: now,
           updated_at: now,
         })
@@ -226,6 +236,8 @@ export class IntegrationService {
     if (input.unique_key !== undefined) set.unique_key = input.unique_key;
     if (input.display_name !== undefined) set.display_name = input.display_name;
     if (input.forward_webhooks !== undefined) set.forward_webhooks = input.forward_webhooks ? 1 : 0;
+    if (input.proxy_base_url_override !== undefined)
+      set.proxy_base_url_override = input.proxy_base_url_override;
     if (input.credentials !== undefined) set.credentials_enc = this.#encryptor.encryptJson(input.credentials);
     try {
       const row = await this.#store.db

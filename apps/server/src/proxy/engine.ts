@@ -13,6 +13,7 @@ import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from '
 export type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseHead, ResponseSink } from './types.js';
 import { ConnectionResolver } from './resolve.js';
 import { isRetryableStatus, waitBeforeRetry } from './retry.js';
+import type { BaseUrlOverridePolicy } from '../integrations/service.js';
 import type { ProxySettings } from './settings.js';
 import { createAddressPolicy, hostOf, type AddressPolicy } from './ssrf.js';
 import { buildTarget } from './target.js';
@@ -53,14 +54,19 @@ export class ProxyEngine {
    * The first URL of a request and its redacted form for the log. Remembered per connection state (the
    * resolved `auth`, replaced when the connection is read again) and path, as clients repeat their paths.
    */
-  #target(req: ProxyRequest, auth: InjectedAuth, base: URL | undefined): { first: URL; logUrl: string } {
+  #target(
+    req: ProxyRequest,
+    auth: InjectedAuth,
+    base: URL | undefined,
+    policy: BaseUrlOverridePolicy | null,
+  ): { first: URL; logUrl: string } {
     let known = this.#targets.get(auth);
     if (!known) this.#targets.set(auth, (known = new Map<string, { first: URL; logUrl: string }>()));
     const key = `${req.baseUrlOverride ?? ''}\u0000${req.endpoint}\u0000${req.query ?? ''}`;
     const hit = known.get(key);
     if (hit) return hit;
     const target = buildTarget({
-      base: this.#resolver.target(req, base),
+      base: this.#resolver.target(req, base, policy),
       endpoint: req.endpoint,
       query: req.query,
       templateQuery: auth.query,
@@ -120,9 +126,9 @@ export class ProxyEngine {
     const started = performance.now();
     const deadline = Date.now() + this.#settings.timeoutMs;
     const initial = this.#resolver.peek(req) ?? (await this.#resolver.resolve(req, false));
-    const { base } = initial;
+    const { base, overridePolicy } = initial;
     let { provider, auth } = initial;
-    const { first, logUrl } = this.#target(req, auth, base);
+    const { first, logUrl } = this.#target(req, auth, base, overridePolicy);
     const own = req.operation === undefined;
     const startedAt = Date.now();
     const opStart = {

@@ -1,7 +1,7 @@
 import { tryInterpolate, type Provider, type ProviderCatalog } from '@ferry/providers';
 import type { ConnectionService } from '../connections/service.js';
 import { FerryError } from '../errors.js';
-import type { IntegrationService } from '../integrations/service.js';
+import type { BaseUrlOverridePolicy, IntegrationService } from '../integrations/service.js';
 import { injectAuth, interpolationContext, type InjectedAuth } from './auth.js';
 import type { ProxySettings } from './settings.js';
 import { parseBaseUrl } from './target.js';
@@ -12,6 +12,8 @@ export interface Resolved {
   auth: InjectedAuth;
   /** The provider's base URL for this connection, if its template resolves. */
   base: URL | undefined;
+  /** The integration's own `Base-Url-Override` policy; null follows the server setting. */
+  overridePolicy: BaseUrlOverridePolicy | null;
 }
 
 /** Which connection a request uses, and the base URL it asks for. */
@@ -88,9 +90,10 @@ export class ConnectionResolver {
     const provider = this.#providers.get(conn.provider);
     if (!provider)
       throw new FerryError('unknown_provider_config', `Provider "${conn.provider}" is not in the catalog.`);
+    const integration = await this.#integrations.find(environmentId, providerConfigKey);
     let consumer;
     if (conn.credentials.type === 'OAUTH1') {
-      const c = (await this.#integrations.find(environmentId, providerConfigKey))?.credentials;
+      const c = integration?.credentials;
       if (c && c.type !== 'APP') consumer = { key: c.client_id, secret: c.client_secret };
     }
     const auth = injectAuth({
@@ -102,15 +105,21 @@ export class ConnectionResolver {
     const template = provider.proxy?.base_url;
     const ctx = interpolationContext(conn.credentials, conn.connection_config);
     const base = template ? tryInterpolate(template, ctx) : undefined;
-    return { provider, auth, base: base ? parseBaseUrl(base, 'The provider base URL') : undefined };
+    return {
+      provider,
+      auth,
+      base: base ? parseBaseUrl(base, 'The provider base URL') : undefined,
+      overridePolicy: integration?.proxyBaseUrlOverride ?? null,
+    };
   }
 
   /**
-   * The base URL a request goes to: the provider's, or `Base-Url-Override` when the settings allow it
-   * (`same-host`: only the provider's own host).
+   * The base URL a request goes to: the provider's, or `Base-Url-Override` when allowed — by the integration's
+   * own policy when it has one, else by the server setting (`same-host`: only the provider's own host; `any`;
+   * `off`). The SSRF guard still applies to whatever host is chosen.
    * @throws FerryError `unknown_provider_config` without a base URL, `forbidden_url` for a refused override.
    */
-  target(ref: ConnectionRef, base: URL | undefined): URL {
+  target(ref: ConnectionRef, base: URL | undefined, policy: BaseUrlOverridePolicy | null = null): URL {
     if (!ref.baseUrlOverride) {
       if (!base)
         throw new FerryError(
@@ -120,11 +129,13 @@ export class ConnectionResolver {
       return base;
     }
     const override = parseBaseUrl(ref.baseUrlOverride, 'Base-Url-Override');
-    const mode = this.#settings.baseUrlOverride;
+    const mode = policy ?? this.#settings.baseUrlOverride;
     if (mode === 'any' || (mode === 'same-host' && base && override.host === base.host)) return override;
     throw new FerryError(
       'forbidden_url',
-      "Base-Url-Override may only point at the provider's own host on this server.",
+      mode === 'off'
+        ? 'Base-Url-Override is not allowed for this integration.'
+        : "Base-Url-Override may only point at the provider's own host for this integration.",
     );
   }
 }

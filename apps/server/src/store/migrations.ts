@@ -247,12 +247,23 @@ function authFlows(dialect: Dialect): Migration {
   };
 }
 
+/** Per-integration proxy policy: may callers point `Base-Url-Override` elsewhere? (null: the server default) */
+const integrationProxyPolicy: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('integrations').addColumn('proxy_base_url_override', 'text').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('integrations').dropColumn('proxy_base_url_override').execute();
+  },
+};
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     getMigrations: async () => ({
       '0001_initial': initial(dialect),
       '0002_auth_flows': authFlows(dialect),
+      '0003_integration_proxy_policy': integrationProxyPolicy,
     }),
   };
 }

@@ -22,6 +22,8 @@ export interface IntegrationsTable {
   display_name: string;
   credentials_enc: string | null;
   forward_webhooks: number;
+  /** `off`, `same-host` or `any`; null follows FERRY_PROXY_BASE_URL_OVERRIDE. */
+  proxy_base_url_override: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -21,12 +21,15 @@ const appCredentials = z.object({
 });
 const credentials = z.discriminatedUnion('type', [oauthCredentials, appCredentials]);
 
+const baseUrlOverridePolicy = z.enum(['off', 'same-host', 'any']);
+
 const createBody = z.object({
   provider: z.string().min(1).max(255),
   unique_key: uniqueKey,
   display_name: z.string().min(1).max(255).optional(),
   credentials: credentials.optional(),
   forward_webhooks: z.boolean().optional(),
+  proxy_base_url_override: baseUrlOverridePolicy.nullable().optional(),
   integration_config: z.record(z.string(), z.unknown()).optional(),
   custom: z.record(z.string(), z.unknown()).optional(),
 });
@@ -36,6 +39,7 @@ const patchBody = z
     display_name: z.string().min(1).max(255).optional(),
     credentials: credentials.optional(),
     forward_webhooks: z.boolean().optional(),
+    proxy_base_url_override: baseUrlOverridePolicy.nullable().optional(),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'at least one field must be given');
 const includeValue = z.enum(['webhook', 'credentials']);
