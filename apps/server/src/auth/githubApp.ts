@@ -1,9 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { request } from 'undici';
-import { TokenEndpointError } from '../connections/tokenRequest.js';
-
-const TIMEOUT_MS = 15_000;
+import { postToEndpoint, TokenEndpointError } from '../connections/tokenRequest.js';
 
 /**
  * Signs the short-lived app JWT GitHub asks for (RS256, `iss` = app id, issued 60 s in the past against clock
@@ -30,29 +27,18 @@ export async function installationToken(
   tokenUrl: string,
   jwt: string,
 ): Promise<{ token: string; expiresAt: string | undefined; raw: Record<string, unknown> }> {
-  let status: number;
-  let text: string;
-  try {
-    const res = await request(tokenUrl, {
-      method: 'POST',
+  const { status, text } = await postToEndpoint(
+    tokenUrl,
+    {
       headers: {
         authorization: `Bearer ${jwt}`,
         accept: 'application/vnd.github+json',
         'user-agent': 'ferry',
         'x-github-api-version': '2022-11-28',
       },
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-    });
-    status = res.statusCode;
-    text = await res.body.text();
-  } catch (err) {
-    throw new TokenEndpointError(
-      `the installation token endpoint could not be reached: ${(err as Error).message}`,
-      undefined,
-      undefined,
-    );
-  }
+    },
+    'the installation token endpoint',
+  );
   let raw: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);

@@ -1,12 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { tryInterpolate, type Provider } from '@ferry/providers';
 import OAuth from 'oauth-1.0a';
-import { request } from 'undici';
-import { TokenEndpointError } from '../connections/tokenRequest.js';
+import { postToEndpoint, TokenEndpointError } from '../connections/tokenRequest.js';
 import type { StoredCredentials } from '../connections/credentials.js';
 import { tokenUrlOf } from './oauth2.js';
-
-const TIMEOUT_MS = 15_000;
 
 function client(provider: Provider, key: string, secret: string): OAuth {
   const method = provider.signature_method ?? 'HMAC-SHA1';
@@ -28,29 +25,18 @@ async function signedPost(
   const auth = oauth.toHeader(oauth.authorize({ url, method: 'POST', data }, token));
   // oauth_* values travel in the Authorization header; the rest (signed too) in the form body.
   const form = new URLSearchParams(Object.entries(data).filter(([k]) => !k.startsWith('oauth_'))).toString();
-  let status: number;
-  let text: string;
-  try {
-    const res = await request(url, {
-      method: 'POST',
+  const { status, text } = await postToEndpoint(
+    url,
+    {
       headers: {
         ...auth,
         accept: 'application/x-www-form-urlencoded, application/json',
         ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
-      ...(form ? { body: form } : {}),
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-    });
-    status = res.statusCode;
-    text = await res.body.text();
-  } catch (err) {
-    throw new TokenEndpointError(
-      `the OAuth 1 endpoint could not be reached: ${(err as Error).message}`,
-      undefined,
-      undefined,
-    );
-  }
+      body: form || undefined,
+    },
+    'the OAuth 1 endpoint',
+  );
   const body = Object.fromEntries(new URLSearchParams(text));
   if (status < 200 || status >= 300)
     throw new TokenEndpointError(`the OAuth 1 endpoint refused: HTTP ${status}`, status, body);

@@ -25,6 +25,34 @@ export class TokenEndpointError extends Error {
 const TIMEOUT_MS = 15_000;
 
 /**
+ * POSTs to a provider's auth endpoint with the auth timeouts and reads the answer as text, whatever its status.
+ * @param what - how to name the endpoint in the error ("the token endpoint").
+ * @throws TokenEndpointError when the endpoint cannot be reached.
+ */
+export async function postToEndpoint(
+  url: string,
+  init: { headers: Record<string, string>; body?: string | undefined },
+  what: string,
+): Promise<{ status: number; text: string }> {
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: init.headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  } catch (err) {
+    throw new TokenEndpointError(
+      `${what} could not be reached: ${(err as Error).message}`,
+      undefined,
+      undefined,
+    );
+  }
+}
+
+/**
  * Calls a provider's token endpoint (`grant_type` and the extra params in `params`), authenticating the client in
  * the body or with HTTP Basic as the provider says (`token_request_auth_method`), form or JSON per `body_format`.
  * @throws TokenEndpointError when the endpoint is unreachable, answers non-2xx, or returns no access token.
@@ -49,25 +77,11 @@ export async function requestToken(opts: {
   const json = provider.body_format === 'json';
   headers['content-type'] = json ? 'application/json' : 'application/x-www-form-urlencoded';
   const url = tryInterpolate(opts.url, { connectionConfig: opts.connectionConfig ?? {} }) ?? opts.url;
-  let status: number;
-  let text: string;
-  try {
-    const res = await request(url, {
-      method: 'POST',
-      headers,
-      body: json ? JSON.stringify(body) : new URLSearchParams(body).toString(),
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-    });
-    status = res.statusCode;
-    text = await res.body.text();
-  } catch (err) {
-    throw new TokenEndpointError(
-      `the token endpoint could not be reached: ${(err as Error).message}`,
-      undefined,
-      undefined,
-    );
-  }
+  const { status, text } = await postToEndpoint(
+    url,
+    { headers, body: json ? JSON.stringify(body) : new URLSearchParams(body).toString() },
+    'the token endpoint',
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,19 +1,8 @@
+import type { PaginateConfig } from '../types.js';
 import type { ProxyConfig, ProxyResponse } from './proxy.js';
 
 /** Pagination settings: a providers.yaml `paginate` object merged with the call's `paginate`. */
-export interface Paginate {
-  type?: 'cursor' | 'link' | 'offset';
-  limit?: number | string;
-  limit_name_in_request?: string;
-  response_path?: string;
-  in_body?: boolean;
-  cursor_path_in_response?: string;
-  cursor_name_in_request?: string;
-  link_rel_in_response_header?: string;
-  link_path_in_response_body?: string;
-  offset_name_in_request?: string;
-  offset_start_value?: number;
-  offset_calculation_method?: 'per-page' | 'by-response-size';
+export interface Paginate extends PaginateConfig {
   on_page?: (page: { nextPageParam: unknown; response: ProxyResponse }) => unknown;
 }
 
