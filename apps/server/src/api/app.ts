@@ -4,6 +4,7 @@ import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { createAuth } from './auth.js';
+import { parseQuery } from './query.js';
 import type { AuthLocals } from './context.js';
 import { authRouter } from './routes/auth.js';
 import { connectRouter } from './routes/connect.js';
@@ -33,7 +34,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createApp(services: Services, options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('query parser', 'extended');
+  app.set('query parser', parseQuery);
   app.set('etag', false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {

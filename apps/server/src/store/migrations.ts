@@ -257,6 +257,20 @@ const integrationProxyPolicy: Migration = {
   },
 };
 
+/** The credential read looks connections up by (environment, connection id): index it. */
+const connectionLookupIndex: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createIndex('connections_env_conn')
+      .on('connections')
+      .columns(['environment_id', 'connection_id'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('connections_env_conn').execute();
+  },
+};
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
@@ -264,6 +278,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       '0001_initial': initial(dialect),
       '0002_auth_flows': authFlows(dialect),
       '0003_integration_proxy_policy': integrationProxyPolicy,
+      '0004_connection_lookup_index': connectionLookupIndex,
     }),
   };
 }
