@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { fmt, load } from './lib/load.js';
+import { fmt, freePort, load } from './lib/load.js';
 
 const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const pgBase = process.env.FERRY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,7 +26,7 @@ interface Started {
 }
 
 async function startServer(env: Record<string, string>): Promise<Started> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },

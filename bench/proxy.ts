@@ -13,12 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadWatchingRss, fmt, load, type LoadResult } from './lib/load.js';
+import { downloadWatchingRss, fmt, freePort, load, type LoadResult } from './lib/load.js';
 
 const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
-const port = (): number => 20000 + Math.floor(Math.random() * 20000);
 
 function waitReady(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -61,10 +60,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const upPort = port();
+const upPort = await freePort();
 const upstream = await helper(['upstream', String(upPort)]);
 const upOrigin = `http://127.0.0.1:${upPort}`;
-const barePort = port();
+const barePort = await freePort();
 const bare = await helper(['bare', String(barePort), upOrigin]);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-proxy-'));
@@ -87,7 +86,7 @@ writeFileSync(
   ].join('\n'),
 );
 const secretKey = randomUUID();
-const ferryPort = port();
+const ferryPort = await freePort();
 const server = await ferry(
   {
     FERRY_DATA_DIR: dataDir,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { fmt } from './lib/load.js';
+import { fmt, freePort } from './lib/load.js';
 
 const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const STORMS = Number(process.env.BENCH_STORMS ?? 20);
@@ -49,7 +49,7 @@ writeFileSync(
   `bench-oauth:\n  display_name: Bench\n  auth_mode: OAUTH2\n  authorization_url: ${tokenUrl}\n  token_url: ${tokenUrl}\n  docs: https://example.com\n`,
 );
 const secretKey = randomUUID();
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = await freePort();
 const child: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
   env: {
     ...process.env,

@@ -42,6 +42,11 @@ export function createAuth(deps: {
     locals.env = env;
     locals.session = session;
   };
+  const bySessionOnly = async (token: string, res: Response): Promise<void> => {
+    if (!token.startsWith(CONNECT_SESSION_PREFIX))
+      throw new FerryError('invalid_connect_session_token', 'A connect session token is required.');
+    await bySession(token, res);
+  };
   const wrap =
     (fn: (token: string, res: Response) => Promise<void>): RequestHandler =>
     (req: Request, res: Response, next: NextFunction) => {
@@ -52,15 +57,20 @@ export function createAuth(deps: {
         next(err);
         return;
       }
+      // A known secret key resolves from memory: no promise hop on the hot path.
+      const known = token.startsWith(CONNECT_SESSION_PREFIX)
+        ? undefined
+        : deps.environments.cachedBySecretKey(token.toLowerCase());
+      if (known && fn !== bySessionOnly) {
+        (res.locals as AuthLocals).env = known;
+        next();
+        return;
+      }
       fn(token, res).then(() => next(), next);
     };
   return {
     secret: wrap(bySecret),
-    session: wrap(async (token, res) => {
-      if (!token.startsWith(CONNECT_SESSION_PREFIX))
-        throw new FerryError('invalid_connect_session_token', 'A connect session token is required.');
-      await bySession(token, res);
-    }),
+    session: wrap(bySessionOnly),
     'secret-or-session': wrap((token, res) =>
       token.startsWith(CONNECT_SESSION_PREFIX) ? bySession(token, res) : bySecret(token, res),
     ),

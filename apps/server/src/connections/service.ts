@@ -125,6 +125,7 @@ export class ConnectionService {
   readonly #integrations: IntegrationService;
   readonly #activity: ActivityLogWriter;
   readonly #lastFetched: LastFetchedTracker;
+  readonly #plain = new Map<string, StoredCredentials>();
   readonly #refresher: CredentialRefresher;
   readonly #findOne: (
     environmentId: number,
@@ -161,6 +162,20 @@ export class ConnectionService {
       .select(['c.credentials_enc', 'c.connection_config', 'c.webhook_url_override', 'c.integration_id'])
       .where('c.connection_id', '=', connectionId)
       .where('i.unique_key', '=', providerConfigKey);
+  }
+
+  /**
+   * Decrypts stored credentials, remembering the last few hundred by ciphertext: a ciphertext never changes
+   * meaning (every write re-encrypts with a fresh IV), so busy connections skip AES on every read. Results are
+   * frozen because readers share them.
+   */
+  #decrypt(ciphertext: string): StoredCredentials {
+    const hit = this.#plain.get(ciphertext);
+    if (hit) return hit;
+    const value = Object.freeze(this.#encryptor.decryptJson<StoredCredentials>(ciphertext));
+    if (this.#plain.size >= 500) this.#plain.delete(this.#plain.keys().next().value as string);
+    this.#plain.set(ciphertext, value);
+    return value;
   }
 
   /** Writes pending last-fetched times (on shutdown). */
@@ -334,7 +349,7 @@ export class ConnectionService {
         'unknown_connection',
         `Connection "${connectionId}" for integration "${providerConfigKey}" does not exist.`,
       );
-    const read = this.#encryptor.decryptJson<StoredCredentials>(r.credentials_enc);
+    const read = this.#decrypt(r.credentials_enc);
     const stored =
       opts.refresh === false
         ? read

@@ -73,6 +73,11 @@ export class EnvironmentRegistry {
     this.#store = store;
   }
 
+  /** The environment of a secret key if it was seen before (no I/O), else undefined. */
+  cachedBySecretKey(secretKey: string): Environment | undefined {
+    return this.#bySecretHash.get(hashSecret(secretKey));
+  }
+
   /** Finds the environment of a secret key, or undefined. */
   async bySecretKey(secretKey: string): Promise<Environment | undefined> {
     const hash = hashSecret(secretKey);
