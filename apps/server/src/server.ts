@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type ResponseObserver } from './api/app.js';
+import { createConnectionFastPath } from './api/fastConnection.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createProxyHandler, isProxyPath } from './proxy/http.js';
@@ -50,12 +51,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger: opts.logger,
     observe: opts.observeResponses,
   });
+  // So is the credential read, the API's hottest route (same schemas, service and envelope as express's).
+  const connectionRead = createConnectionFastPath({
+    connections: services.connections,
+    environments: services.environments,
+    logger: opts.logger,
+    observe: opts.observeResponses,
+  });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
       const s = createServer((req, res) => {
         if (isProxyPath(req.url ?? '')) proxy(req, res);
-        else void app(req, res);
+        else if (!connectionRead(req, res)) void app(req, res);
       });
       s.once('error', reject);
       s.listen(opts.port, opts.host, () => resolve(s));

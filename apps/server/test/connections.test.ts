@@ -46,6 +46,47 @@ describeEachDatabase('connections API', (get) => {
     expect(withRefresh.body.credentials.refresh_token).toBe('r-tok-1');
   });
 
+  it('answers the credential read the same on its fast path and through express', async () => {
+    const { url, secretKey, api } = get();
+    const viaExpress = async (
+      path: string,
+    ): Promise<{ status: number; body: any; headers: Record<string, unknown> }> => {
+      const { request } = await import('node:http');
+      // A request that says it has a body (content-length: 0) is left to express.
+      return new Promise((resolve, reject) => {
+        const req = request(
+          url + path,
+          { headers: { authorization: `Bearer ${secretKey}`, 'content-length': '0' } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), headers: res.headers }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    };
+    for (const path of [
+      '/connections/user-1?provider_config_key=gh',
+      '/connections/user-1?provider_config_key=gh&refresh_token=true',
+      '/connections/nope?provider_config_key=gh',
+      '/connections/user-1',
+      '/connections/user-1?provider_config_key=gh&bogus=1',
+      '/connections/user%2F1?provider_config_key=gh',
+    ]) {
+      const fast = await api('GET', path);
+      const slow = await viaExpress(path);
+      const strip = (b: any) =>
+        b && typeof b === 'object' && 'last_fetched_at' in b ? { ...b, last_fetched_at: null } : b;
+      expect([path, fast.status, strip(fast.body)]).toEqual([path, slow.status, strip(slow.body)]);
+      expect(fast.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(fast.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('lists with filters and pages', async () => {
     const { api } = get();
     await api('POST', '/integrations', { provider: 'stripe', unique_key: 'stripe' });

@@ -28,7 +28,7 @@ export interface AppOptions {
   observeResponses?: ResponseObserver | undefined;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the express app: request ids, JSON bodies, the API routes, and the error envelope everywhere. */
 export function createApp(services: Services, options: AppOptions): Express {

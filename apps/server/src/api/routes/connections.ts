@@ -39,8 +39,8 @@ const listQuery = z.strictObject({
   page: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-const oneParams = z.object({ connectionId });
-const oneQuery = z.strictObject({
+export const oneParams = z.object({ connectionId });
+export const oneQuery = z.strictObject({
   provider_config_key: uniqueKey,
   force_refresh: queryBool.optional(),
   refresh_token: queryBool.optional(),
