@@ -5,52 +5,17 @@
  *
  *   pnpm build && pnpm bench:api            (PostgreSQL part: FERRY_BENCH_POSTGRES_URL, default 127.0.0.1:5432/test)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { fmt, freePort, load } from './lib/load.js';
+import { fmt, load } from './lib/load.js';
+import { startBenchServer } from './lib/ferryServer.js';
 
-const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const pgBase = process.env.FERRY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  readyMs: number;
-}
-
-async function startServer(env: Record<string, string>): Promise<Started> {
-  const port = await freePort();
-  const t0 = performance.now();
-  const child = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) break;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { child, url, readyMs: performance.now() - t0 };
-}
-
-async function stopServer(s: Started): Promise<void> {
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await exited;
-}
 
 async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
@@ -72,7 +37,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     env.FERRY_DATABASE_URL = u.toString();
   }
   // cold start: first start migrates an empty database; second start is a restart on an existing one
-  const first = await startServer(env);
+  const first = await startBenchServer(env);
   const auth = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
   await fetch(`${first.url}/integrations`, {
     method: 'POST',
@@ -98,8 +63,8 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     });
     if (res.status !== 201) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
   }
-  await stopServer(first);
-  const restarted = await startServer(env);
+  await first.stop();
+  const restarted = await startBenchServer(env);
 
   const health = await load({ origin: restarted.url, path: '/health', concurrency, durationMs });
   const conn = await load({
@@ -122,7 +87,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     concurrency: 1,
     durationMs: durationMs / 2,
   });
-  await stopServer(restarted);
+  await restarted.stop();
   rmSync(dataDir, { recursive: true, force: true });
   if (schema) {
     const client = new pg.Client({ connectionString: pgBase });

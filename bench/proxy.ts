@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { downloadWatchingRss, fmt, freePort, load, type LoadResult } from './lib/load.js';
+import { startBenchServer } from './lib/ferryServer.js';
 
-const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
 
@@ -34,23 +34,6 @@ async function helper(args: string[]): Promise<ChildProcess> {
   });
   await waitReady(child);
   return child;
-}
-
-async function ferry(env: Record<string, string>, p: number): Promise<ChildProcess> {
-  const extra = process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, ['--no-node-snapshot', ...extra, serverEntry], {
-    env: { ...process.env, ...env, PORT: String(p), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${p}/health`)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -86,18 +69,15 @@ writeFileSync(
   ].join('\n'),
 );
 const secretKey = randomUUID();
-const ferryPort = await freePort();
-const server = await ferry(
-  {
-    FERRY_DATA_DIR: dataDir,
-    FERRY_SECRET_KEY: secretKey,
-    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    FERRY_PROVIDERS_FILE: providersFile,
-    FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: '127.0.0.1',
-  },
-  ferryPort,
-);
-const ferryOrigin = `http://127.0.0.1:${ferryPort}`;
+const ferryServer = await startBenchServer({
+  FERRY_DATA_DIR: dataDir,
+  FERRY_SECRET_KEY: secretKey,
+  FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  FERRY_PROVIDERS_FILE: providersFile,
+  FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: '127.0.0.1',
+});
+const server = ferryServer.child;
+const ferryOrigin = ferryServer.url;
 const json = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
 for (const [path, body] of [
   [

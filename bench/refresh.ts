@@ -5,7 +5,7 @@
  *
  *   pnpm build && pnpm bench:refresh
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { fmt, freePort } from './lib/load.js';
+import { fmt } from './lib/load.js';
+import { startBenchServer } from './lib/ferryServer.js';
 
-const serverEntry = fileURLToPath(new URL('../apps/server/dist/main.js', import.meta.url));
 const STORMS = Number(process.env.BENCH_STORMS ?? 20);
 const PER_STORM = Number(process.env.BENCH_STORM_SIZE ?? 200);
 const PROVIDER_DELAY_MS = 50;
@@ -49,29 +49,13 @@ writeFileSync(
   `bench-oauth:\n  display_name: Bench\n  auth_mode: OAUTH2\n  authorization_url: ${tokenUrl}\n  token_url: ${tokenUrl}\n  docs: https://example.com\n`,
 );
 const secretKey = randomUUID();
-const port = await freePort();
-const child: ChildProcess = spawn(process.execPath, ['--no-node-snapshot', serverEntry], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    FERRY_LOG_LEVEL: 'warn',
-    FERRY_DATA_DIR: dataDir,
-    FERRY_SECRET_KEY: secretKey,
-    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    FERRY_PROVIDERS_FILE: providersFile,
-  },
-  stdio: ['ignore', 'ignore', 'inherit'],
+const ferry = await startBenchServer({
+  FERRY_DATA_DIR: dataDir,
+  FERRY_SECRET_KEY: secretKey,
+  FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  FERRY_PROVIDERS_FILE: providersFile,
 });
-const origin = `http://127.0.0.1:${port}`;
-for (;;) {
-  try {
-    if ((await fetch(`${origin}/health`)).ok) break;
-  } catch {
-    // starting
-  }
-  await new Promise((r) => setTimeout(r, 10));
-}
+const origin = ferry.url;
 const headers = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
 const pool = new Pool(origin, { connections: PER_STORM });
 async function call(method: string, path: string, body?: unknown): Promise<number> {
@@ -124,9 +108,7 @@ for (let i = 0; i < STORMS; i++) {
   plain.push(...(await burst('fresh')));
   storm.push(...(await burst(`storm-${i}`)));
 }
-const exited = new Promise((r) => child.once('exit', r));
-child.kill('SIGTERM');
-await exited;
+await ferry.stop();
 await pool.close();
 tokenServer.close();
 rmSync(dataDir, { recursive: true, force: true });

@@ -2,10 +2,9 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE, fakeProvidersYaml, startFakeProvider } from './fakeProvider.js';
-import { startServerProcess, type ServerProcess } from './processes.js';
+import { sharedPostgresSchema, startServerProcess, type ServerProcess } from './processes.js';
 
 const pgUrl = process.env.FERRY_TEST_POSTGRES_URL;
 
@@ -13,7 +12,7 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
   let fake: Awaited<ReturnType<typeof startFakeProvider>>;
   let a: ServerProcess;
   let b: ServerProcess;
-  const schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+  let database: Awaited<ReturnType<typeof sharedPostgresSchema>> | undefined;
   const secretKey = randomUUID();
 
   beforeAll(async () => {
@@ -25,18 +24,13 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
     fake = await startFakeProvider(publicKey);
     const dir = mkdtempSync(join(tmpdir(), 'ferry-auth-proc-'));
     writeFileSync(join(dir, 'providers.yaml'), fakeProvidersYaml(fake.url));
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(pgUrl ?? '');
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    database = await sharedPostgresSchema();
     const env = {
-      FERRY_DATABASE_URL: url.toString(),
+      FERRY_DATABASE_URL: database.url,
       FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       FERRY_SECRET_KEY: secretKey,
       FERRY_PROVIDERS_FILE: join(dir, 'providers.yaml'),
-      FERRY_DATA_DIR: `/tmp/${schema}`,
+      FERRY_DATA_DIR: mkdtempSync(join(tmpdir(), 'ferry-proc-')),
       // Both processes sit behind one public URL, as behind a load balancer.
       FERRY_SERVER_URL: 'http://ferry.test',
     };
@@ -47,10 +41,7 @@ describe.skipIf(!pgUrl)('a popup flow across two server processes on PostgreSQL'
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await fake?.close();
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
+    await database?.drop();
   });
 
   it('starts on A, comes back to B, and A answers the long-poll from the database', async () => {

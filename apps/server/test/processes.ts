@@ -1,3 +1,5 @@
+import pg from 'pg';
+import { tempDatabase } from './harness.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -51,4 +53,20 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       await exited;
     },
   };
+}
+
+/**
+ * A fresh schema on the test PostgreSQL for server processes to share, as a `FERRY_DATABASE_URL` whose
+ * `search_path` points at it; `drop` removes it.
+ */
+export async function sharedPostgresSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const db = await tempDatabase('postgres');
+  if (db.options.kind !== 'postgres' || !db.options.schema) throw new Error('expected a PostgreSQL schema');
+  const admin = new pg.Client({ connectionString: db.options.url });
+  await admin.connect();
+  await admin.query(`create schema "${db.options.schema}"`);
+  await admin.end();
+  const url = new URL(db.options.url);
+  url.searchParams.set('options', `-c search_path=${db.options.schema}`);
+  return { url: url.toString(), drop: db.drop };
 }

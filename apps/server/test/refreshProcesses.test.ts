@@ -1,33 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Ferry } from '@ferry/node';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOAuth, type FakeOAuth } from './fakeOAuth.js';
-import { startServerProcess, type ServerProcess } from './processes.js';
+import { sharedPostgresSchema, startServerProcess, type ServerProcess } from './processes.js';
 
 const pgUrl = process.env.FERRY_TEST_POSTGRES_URL;
 
 describe.skipIf(!pgUrl)('token refresh across two server processes on PostgreSQL', () => {
   let fake: FakeOAuth;
   let servers: ServerProcess[] = [];
-  const schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+  let database: Awaited<ReturnType<typeof sharedPostgresSchema>> | undefined;
   const secretKey = randomUUID();
 
   beforeAll(async () => {
     fake = await startFakeOAuth();
     fake.behaviour.delayMs = 200; // a slow provider widens the race
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(pgUrl ?? '');
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    database = await sharedPostgresSchema();
     const env = {
-      FERRY_DATABASE_URL: url.toString(),
+      FERRY_DATABASE_URL: database.url,
       FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       FERRY_SECRET_KEY: secretKey,
       FERRY_PROVIDERS_FILE: fake.providersFile,
-      FERRY_DATA_DIR: `/tmp/${schema}`,
+      FERRY_DATA_DIR: mkdtempSync(join(tmpdir(), 'ferry-proc-')),
     };
     // the first process migrates; the second starts on the migrated database
     servers.push(await startServerProcess(env));
@@ -38,10 +35,7 @@ describe.skipIf(!pgUrl)('token refresh across two server processes on PostgreSQL
     await Promise.all(servers.map((s) => s.stop()));
     servers = [];
     await fake?.close();
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
+    await database?.drop();
   });
 
   it('200 concurrent getConnection calls on an expired token cause exactly one refresh', async () => {

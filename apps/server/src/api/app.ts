@@ -1,10 +1,10 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { randomUUID } from 'node:crypto';
 import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { createAuth } from './auth.js';
 import { parseQuery } from './query.js';
+import { requestIdOf } from './requestId.js';
 import type { AuthLocals } from './context.js';
 import { authRouter } from './routes/auth.js';
 import { connectRouter } from './routes/connect.js';
@@ -28,8 +28,6 @@ export interface AppOptions {
   observeResponses?: ResponseObserver | undefined;
 }
 
-export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** Builds the express app: request ids, JSON bodies, the API routes, and the error envelope everywhere. */
 export function createApp(services: Services, options: AppOptions): Express {
   const app = express();
@@ -38,8 +36,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.set('etag', false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const id = requestIdOf(req.headers['x-request-id']);
     (res.locals as AuthLocals).requestId = id;
     res.setHeader('X-Request-Id', id);
     const started = process.hrtime.bigint();

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { ConnectionService } from '../connections/service.js';
 import type { EnvironmentRegistry } from '../environments/service.js';
 import { toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResponseObserver } from './app.js';
-import { REQUEST_ID } from './app.js';
 import { parseQuery } from './query.js';
+import { requestIdOf } from './requestId.js';
 import { oneParams, oneQuery } from './routes/connections.js';
 import { parse } from './validate.js';
 
@@ -43,8 +42,7 @@ export function createConnectionFastPath(deps: {
     } catch {
       return false;
     }
-    const incoming = req.headers['x-request-id'];
-    const reqId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const reqId = requestIdOf(req.headers['x-request-id']);
     const started = performance.now();
     const send = (status: number, body: unknown): void => {
       deps.observe?.({ method: 'GET', route: ROUTE, path, status, body });

@@ -1,4 +1,4 @@
-import { interpolateString, tryInterpolate, type Provider } from '@ferry/providers';
+import { interpolateObject, interpolateString, type Provider } from '@ferry/providers';
 import type { StoredCredentials } from '../connections/credentials.js';
 import type { CredentialMinter } from '../connections/refresh.js';
 import { requestToken } from '../connections/tokenRequest.js';
@@ -52,10 +52,7 @@ export async function mintCredentials(input: MintInput): Promise<StoredCredentia
     const scopes =
       ic && ic.type !== 'APP' && ic.scopes ? splitScopes(ic.scopes) : (provider.default_scopes ?? []);
     if (scopes.length > 0) params.scope = scopes.join(provider.scope_separator ?? ' ');
-    for (const [k, v] of Object.entries(provider.token_params ?? {})) {
-      const value = tryInterpolate(v, vars);
-      if (value !== undefined) params[k] = value;
-    }
+    Object.assign(params, interpolateObject(provider.token_params, vars));
     const token = await requestToken({
       url: tokenUrlOf(provider, 'OAUTH2_CC') ?? '',
       provider,

@@ -1,4 +1,4 @@
-import { interpolateString, tryInterpolate, type Provider } from '@ferry/providers';
+import { interpolateObject, interpolateString, type Provider } from '@ferry/providers';
 import type { StoredCredentials } from '../connections/credentials.js';
 import { requestToken } from '../connections/tokenRequest.js';
 import { FerryError } from '../errors.js';
@@ -72,10 +72,7 @@ export function authorizeUrl(input: {
     redirect_uri: input.redirectUri,
   };
   if (input.scopes) params.scope = input.scopes;
-  for (const [k, v] of Object.entries(provider.authorization_params ?? {})) {
-    const value = tryInterpolate(v, vars);
-    if (value !== undefined) params[k] = value;
-  }
+  Object.assign(params, interpolateObject(provider.authorization_params, vars));
   for (const [k, v] of Object.entries(ctx.authorizationParams)) {
     if (!RESERVED_PARAMS.has(k)) params[k] = v;
   }
@@ -119,10 +116,7 @@ export async function exchangeCode(input: {
   const { provider } = input;
   const vars = { connectionConfig: input.connectionConfig };
   const params: Record<string, string> = { grant_type: 'authorization_code' };
-  for (const [k, v] of Object.entries(provider.token_params ?? {})) {
-    const value = tryInterpolate(v, vars);
-    if (value !== undefined) params[k] = value;
-  }
+  Object.assign(params, interpolateObject(provider.token_params, vars));
   params.code = input.code;
   params.redirect_uri = input.redirectUri;
   if (input.codeVerifier) params.code_verifier = input.codeVerifier;

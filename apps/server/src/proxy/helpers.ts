@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ProxyRequest } from './types.js';
 
 /** The parameters of a form body (an OAuth 1.0a signature covers them), read into memory up to 1 MiB. */
@@ -27,4 +28,26 @@ export function counted(w: Writable, add: (n: number) => void): Writable {
     return write(chunk, ...rest);
   }) as Writable['write'];
   return w;
+}
+
+const DECOMPRESSORS: Record<string, () => Writable> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+function encodingKey(encoding: unknown): string {
+  return typeof encoding === 'string' ? encoding.trim().toLowerCase() : '';
+}
+
+/** Whether a `content-encoding` is one the proxy can decompress. */
+export function canDecompress(encoding: unknown): boolean {
+  return Object.hasOwn(DECOMPRESSORS, encodingKey(encoding));
+}
+
+/** A decompressing stream for a `content-encoding` (gzip, deflate, br), or undefined for any other. */
+export function decompressorFor(encoding: unknown): Writable | undefined {
+  const key = encodingKey(encoding);
+  return Object.hasOwn(DECOMPRESSORS, key) ? DECOMPRESSORS[key]?.() : undefined;
 }

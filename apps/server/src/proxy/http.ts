@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ResponseObserver } from '../api/app.js';
+import { requestIdOf } from '../api/requestId.js';
 import type { Environment, EnvironmentRegistry } from '../environments/service.js';
 import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -10,37 +9,22 @@ import { RequestBody } from './body.js';
 import type { ProxyEngine } from './engine.js';
 import type { ResponseHead } from './types.js';
 import { readControl, responseHeaders } from './headers.js';
+import { decompressorFor } from './helpers.js';
 
 /** Header on every proxied response: how many upstream attempts were made. */
 export const ATTEMPTS_HEADER = 'x-ferry-proxy-attempts';
 /** Header marking an error response that came from the provider (not from Ferry). */
 export const UPSTREAM_ERROR_HEADER = 'x-ferry-upstream-error';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** Whether a request URL belongs to the proxy (`/proxy`, `/proxy/…`, `/proxy?…`). */
 export function isProxyPath(url: string): boolean {
   return url.startsWith('/proxy') && (url.length === 6 || url[6] === '/' || url[6] === '?');
 }
 
-function decompressor(encoding: string): Writable | undefined {
-  switch (encoding.trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
-}
-
 function sinkFor(res: ServerResponse): (head: ResponseHead) => Writable {
   return (head) => {
     const encoding = head.headers['content-encoding'];
-    const z = head.decompress && typeof encoding === 'string' ? decompressor(encoding) : undefined;
+    const z = head.decompress && typeof encoding === 'string' ? decompressorFor(encoding) : undefined;
     const headers = responseHeaders(head.headers, z !== undefined);
     headers[ATTEMPTS_HEADER] = String(head.attempts);
     if (head.status >= 400) headers[UPSTREAM_ERROR_HEADER] = 'true';
@@ -95,11 +79,7 @@ export function createProxyHandler(deps: {
     const url = req.url ?? '/proxy';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const incomingId = req.headers['x-request-id'];
-    res.setHeader(
-      'x-request-id',
-      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
-    );
+    res.setHeader('x-request-id', requestIdOf(req.headers['x-request-id']));
     try {
       const authorization = req.headers.authorization;
       const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;

@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { ProviderCatalog } from '@ferry/providers';
 import type { HostProxyRequest, HostProxyResponse, ProviderInfo } from '@ferry/runtime';
 import { FerryError } from '../errors.js';
@@ -8,6 +7,7 @@ import { RequestBody } from './body.js';
 import type { ProxyEngine } from './engine.js';
 import type { ResponseHead } from './types.js';
 import { addForwarded, HOP_BY_HOP } from './headers.js';
+import { canDecompress, decompressorFor } from './helpers.js';
 
 /** The run a script's requests belong to. */
 export interface ScriptRun {
@@ -17,20 +17,6 @@ export interface ScriptRun {
   /** The run's operation: each request becomes one of its messages. Without it, each is an operation. */
   operation?: OperationHandle | undefined;
   signal?: AbortSignal | undefined;
-}
-
-function unzip(encoding: unknown): Writable | undefined {
-  switch (typeof encoding === 'string' ? encoding.trim().toLowerCase() : '') {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }
 
 function bodyOf(data: HostProxyRequest['data'], headers: Record<string, string>): RequestBody {
@@ -119,7 +105,7 @@ export function createScriptProxy(
           collector.once('finish', resolve);
           collector.once('error', reject);
         });
-        const z = unzip(h.headers['content-encoding']);
+        const z = decompressorFor(h.headers['content-encoding']);
         if (!z) return collector;
         z.on('error', (err) => collector.destroy(err));
         z.pipe(collector);
@@ -131,7 +117,7 @@ export function createScriptProxy(
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(head.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (name === 'content-encoding' && unzip(value) !== undefined) continue;
+      if (name === 'content-encoding' && canDecompress(value)) continue;
       out[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     return { status: head.status, headers: out, data: decode(Buffer.concat(chunks), request.responseType) };
