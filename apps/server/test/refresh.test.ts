@@ -94,6 +94,25 @@ describeEachDatabase(
       expect(fake.calls[0]?.params.client_secret).toBeUndefined();
     });
 
+    it('sends the provider refresh_params interpolated with the connection config', async () => {
+      const { api } = get();
+      await api('POST', '/integrations', {
+        provider: 'fake-oauth-params',
+        unique_key: 'fake-params',
+        credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
+      });
+      const created = await api('POST', '/connections', {
+        provider_config_key: 'fake-params',
+        connection_id: 'params',
+        connection_config: { audience: 'https://api.example.com' },
+        credentials: { type: 'OAUTH2', access_token: 'old', refresh_token: 'r', expires_at: past() },
+      });
+      expect(created.status).toBe(201);
+      expect((await api('GET', '/connections/params?provider_config_key=fake-params')).status).toBe(200);
+      expect(fake.calls[0]?.params.audience).toBe('https://api.example.com');
+      expect(fake.calls[0]?.params).not.toHaveProperty('dropped');
+    });
+
     it('makes one refresh for many concurrent reads', async () => {
       const { api } = get();
       await connection('storm', { access_token: 'old', refresh_token: 'r', expires_at: past() });

@@ -1,4 +1,4 @@
-import type { Provider, ProviderCatalog } from '@ferry/providers';
+import { interpolateObject, type Provider, type ProviderCatalog } from '@ferry/providers';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { Integration, IntegrationService } from '../integrations/service.js';
@@ -289,7 +289,7 @@ export class CredentialRefresher {
       params: {
         grant_type: 'refresh_token',
         refresh_token: current.refresh_token,
-        ...(provider.refresh_params ?? {}),
+        ...interpolateObject(provider.refresh_params, { connectionConfig: target.connectionConfig }),
       },
     });
     return {
