@@ -5,7 +5,8 @@
  * activity logging on. Prints requests/s and p50/p99 at concurrency 1 and 50, the ratios c/a and c/b, and
  * Ferry's peak RSS while it streams a 100 MB download.
  *
- *   pnpm build && pnpm bench:proxy             (BENCH_DURATION_MS per measure, default 4000)
+ *   pnpm build && pnpm bench:proxy     (BENCH_DURATION_MS per target and concurrency, default 6000,
+ *                                       in BENCH_ROUNDS interleaved rounds, default 5)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -17,7 +18,8 @@ import { downloadWatchingRss, fmt, freePort, load, type LoadResult } from './lib
 import { startBenchServer } from './lib/ferryServer.js';
 
 const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
-const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 6000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function waitReady(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -111,25 +113,40 @@ const proxyHeaders = {
   'provider-config-key': 'bench',
 };
 
-const results: Record<string, Record<number, LoadResult>> = { a: {}, b: {}, c: {} };
+const bareOrigin = `http://127.0.0.1:${barePort}`;
+const targets = {
+  a: (concurrency: number, ms: number) =>
+    load({ origin: upOrigin, path: '/json', concurrency, durationMs: ms }),
+  b: (concurrency: number, ms: number) =>
+    load({ origin: bareOrigin, path: '/json', concurrency, durationMs: ms, cpuPid: bare.pid }),
+  c: (concurrency: number, ms: number) =>
+    load({
+      origin: ferryOrigin,
+      path: '/proxy/json',
+      headers: proxyHeaders,
+      concurrency,
+      durationMs: ms,
+      cpuPid: server.pid,
+    }),
+};
+type Key = keyof typeof targets;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+// Each concurrency is measured in `rounds` short rounds of a, b, c back to back (the order reversed every other
+// round), after one unmeasured warm-up round: the three targets see the same machine, and a hiccup of the shared
+// 2 cores spoils one round rather than one target. Figures are medians over the rounds; ratios are medians of
+// the per-round ratios.
+const roundMs = Math.max(500, Math.round(durationMs / rounds));
+const results: Record<Key, Record<number, LoadResult[]>> = { a: {}, b: {}, c: {} };
 for (const concurrency of [1, 50]) {
-  results.a![concurrency] = await load({ origin: upOrigin, path: '/json', concurrency, durationMs });
-  const bareOrigin = `http://127.0.0.1:${barePort}`;
-  results.b![concurrency] = await load({
-    origin: bareOrigin,
-    path: '/json',
-    concurrency,
-    durationMs,
-    cpuPid: bare.pid,
-  });
-  results.c![concurrency] = await load({
-    origin: ferryOrigin,
-    path: '/proxy/json',
-    headers: proxyHeaders,
-    concurrency,
-    durationMs,
-    cpuPid: server.pid,
-  });
+  for (const k of ['a', 'b', 'c'] as const) await targets[k](concurrency, 1000);
+  for (let round = 0; round < rounds; round++) {
+    const order: Key[] = round % 2 ? ['c', 'b', 'a'] : ['a', 'b', 'c'];
+    for (const k of order) (results[k][concurrency] ??= []).push(await targets[k](concurrency, roundMs));
+  }
 }
 const big = await downloadWatchingRss({
   origin: ferryOrigin,
@@ -137,6 +154,7 @@ const big = await downloadWatchingRss({
   headers: proxyHeaders,
   pid: server.pid ?? 0,
 });
+const bareBig = await downloadWatchingRss({ origin: bareOrigin, path: '/big?mb=100', pid: bare.pid ?? 0 });
 const opsRes = await fetch(`${ferryOrigin}/logs/operations?kind=proxy&limit=1`, { headers: json });
 const logged = ((await opsRes.json()) as { data: unknown[] }).data.length > 0;
 
@@ -148,25 +166,51 @@ const names = {
   b: '(b) bare node:http + Pool.stream proxy',
   c: '(c) Ferry /proxy (auth + logging)',
 };
-const rows = ['| target | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|'];
+const runs = (k: Key, c: number) => results[k][c]!;
+const med = (k: Key, c: number, f: (r: LoadResult) => number) => median(runs(k, c).map(f));
+const ratio = (x: Key, y: Key, c: number) => median(runs(x, c).map((r, i) => r.rps / runs(y, c)[i]!.rps));
+const rows = [
+  '| target | concurrency | req/s | p50 ms | p99 ms | errors | CPU µs/req of the proxy |',
+  '|---|---|---|---|---|---|---|',
+];
 for (const concurrency of [1, 50]) {
   for (const k of ['a', 'b', 'c'] as const) {
-    const r = results[k]![concurrency]!;
+    const errors = runs(k, concurrency).reduce((n, r) => n + r.errors, 0);
+    const cpu =
+      k === 'a'
+        ? ''
+        : fmt(
+            med(k, concurrency, (r) => r.cpuUsPerRequest ?? NaN),
+            0,
+          );
     rows.push(
-      `| ${names[k]} | ${concurrency} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.errors} |`,
+      `| ${names[k]} | ${concurrency} | ${fmt(
+        med(k, concurrency, (r) => r.rps),
+        0,
+      )} | ${fmt(
+        med(k, concurrency, (r) => r.p50),
+        3,
+      )} | ${fmt(
+        med(k, concurrency, (r) => r.p99),
+        3,
+      )} | ${errors} | ${cpu} |`,
     );
   }
 }
-const r = (k: 'a' | 'b' | 'c', c: number) => results[k]![c]!;
+const perRound = (x: Key, y: Key, c: number) =>
+  runs(x, c)
+    .map((r, i) => fmt(r.rps / runs(y, c)[i]!.rps))
+    .join(' ');
+const addedP50 = (c: number) => median(runs('c', c).map((r, i) => r.p50 - runs('a', c)[i]!.p50));
 rows.push(
-  `| **c/a** req/s | 1 / 50 | **${fmt(r('c', 1).rps / r('a', 1).rps)} / ${fmt(r('c', 50).rps / r('a', 50).rps)}** | | | |`,
-  `| **c/b** req/s (target ≥ 0.7 at 50) | 1 / 50 | **${fmt(r('c', 1).rps / r('b', 1).rps)} / ${fmt(r('c', 50).rps / r('b', 50).rps)}** | | | |`,
-  `| b/a req/s (physical limit) | 1 / 50 | ${fmt(r('b', 1).rps / r('a', 1).rps)} / ${fmt(r('b', 50).rps / r('a', 50).rps)} | | | |`,
-  `| **added p50 over (a)** (target ≤ 0.5 ms at 1) | 1 / 50 | **${fmt(r('c', 1).p50 - r('a', 1).p50, 3)} ms** / ${fmt(r('c', 50).p50 - r('a', 50).p50, 3)} ms | | | |`,
-  `| CPU per request of the proxy process, (b) / (c) | 1 / 50 | ${fmt(r('b', 1).cpuUsPerRequest ?? NaN, 0)} / ${fmt(r('c', 1).cpuUsPerRequest ?? NaN, 0)} µs; ${fmt(r('b', 50).cpuUsPerRequest ?? NaN, 0)} / ${fmt(r('c', 50).cpuUsPerRequest ?? NaN, 0)} µs | | | |`,
-  `| **Ferry RSS streaming 100 MB** (target growth < 30 MB) | 1 | **+${fmt((big.rssPeak - big.rssBefore) / 2 ** 20, 1)} MB** (${fmt(big.rssBefore / 2 ** 20, 0)} → ${fmt(big.rssPeak / 2 ** 20, 0)} MB, ${fmt(big.bytes / 2 ** 20, 0)} MB in ${fmt(big.ms, 0)} ms) | | | |`,
+  `| **c/a** req/s | 1 / 50 | **${fmt(ratio('c', 'a', 1))} / ${fmt(ratio('c', 'a', 50))}** | | | | |`,
+  `| **c/b** req/s (target ≥ 0.7 at 50) | 1 / 50 | **${fmt(ratio('c', 'b', 1))} / ${fmt(ratio('c', 'b', 50))}** (rounds at 50: ${perRound('c', 'b', 50)}) | | | | |`,
+  `| b/a req/s (physical limit) | 1 / 50 | ${fmt(ratio('b', 'a', 1))} / ${fmt(ratio('b', 'a', 50))} | | | | |`,
+  `| **added p50 over (a)** (target ≤ 0.5 ms at 1) | 1 / 50 | **${fmt(addedP50(1), 3)} ms** / ${fmt(addedP50(50), 3)} ms | | | | |`,
+  `| **Ferry RSS streaming 100 MB** (target growth < 30 MB) | 1 | **+${fmt((big.rssPeak - big.rssBefore) / 2 ** 20, 1)} MB** (${fmt(big.rssBefore / 2 ** 20, 0)} → ${fmt(big.rssPeak / 2 ** 20, 0)} MB, ${fmt(big.bytes / 2 ** 20, 0)} MB in ${fmt(big.ms, 0)} ms) | | | | |`,
+  `| bare proxy RSS streaming 100 MB (for comparison) | 1 | +${fmt((bareBig.rssPeak - bareBig.rssBefore) / 2 ** 20, 1)} MB (${fmt(bareBig.rssBefore / 2 ** 20, 0)} → ${fmt(bareBig.rssPeak / 2 ** 20, 0)} MB) | | | | |`,
 );
 console.log(
-  `\nbench/proxy — ${new Date().toISOString()}, node ${process.version}, ${durationMs} ms per measure, activity log ${logged ? 'on' : 'EMPTY?'}\n`,
+  `\nbench/proxy — ${new Date().toISOString()}, node ${process.version}, ${rounds} rounds of ${roundMs} ms per target and concurrency (medians), activity log ${logged ? 'on' : 'EMPTY?'}\n`,
 );
 console.log(rows.join('\n'));

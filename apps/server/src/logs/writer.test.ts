@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { createLogger } from '../logger.js';
 import { ensureEnvironments } from '../environments/service.js';
 import { createStore, type Store } from '../store/store.js';
@@ -27,6 +27,7 @@ for (const kind of databases) {
         intervalMs: 60_000,
         maxBatch: 10_000,
       });
+      onTestFinished(() => writer.close());
       const op = writer.start({
         environmentId: 1,
         kind: 'proxy',
@@ -57,6 +58,7 @@ for (const kind of databases) {
         intervalMs: 60_000,
         maxBatch: 5,
       });
+      onTestFinished(() => writer.close());
       const op = writer.start({ environmentId: 1, kind: 'sync', name: 'batch' });
       op.log('warn', 'x'.repeat(200_000));
       for (let i = 0; i < 4; i++) op.log('debug', 'y');
@@ -79,6 +81,7 @@ for (const kind of databases) {
         destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
       });
       const writer = new ActivityLogWriter(store, logger, { intervalMs: 60_000 });
+      onTestFinished(() => writer.close());
       writer.start({ environmentId: 999_999, kind: 'admin', name: 'no such environment' }); // foreign key fails
       await expect(writer.flush()).resolves.toBeUndefined();
       expect(lines.join('')).toContain('activity log write failed');

@@ -1,8 +1,8 @@
 import type { LogLevel, OperationKind, OperationStatus } from '@ferry/types';
-import { CompiledQuery } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { toJson } from '../store/values.js';
+import type { LogBatch } from './batch.js';
+import { sinkFor, type LogSink } from './sinks.js';
 import { uuidv7 } from './uuidv7.js';
 
 /** What starts an operation in the activity log. */
@@ -27,9 +27,9 @@ type Pending =
       t: 'op';
       id: string;
       start: OperationStart;
-      at: string;
+      at: number;
       /** Set when the operation was recorded already ended ({@link ActivityLogWriter.record}). */
-      done?: { status: OperationStatus; meta: Record<string, unknown> | undefined; at: string };
+      done?: { status: OperationStatus; meta: Record<string, unknown> | undefined; at: number };
     }
   | {
       t: 'msg';
@@ -37,21 +37,19 @@ type Pending =
       level: LogLevel;
       message: string;
       meta: Record<string, unknown> | undefined;
-      at: string;
+      at: number;
     }
-  | { t: 'end'; id: string; status: OperationStatus; meta: Record<string, unknown> | undefined; at: string };
+  | { t: 'end'; id: string; status: OperationStatus; meta: Record<string, unknown> | undefined; at: number };
 
 const MAX_MESSAGE_LENGTH = 64 * 1024;
-/** Operations per insert statement (10 parameters each; SQLite and PostgreSQL both take 1,000 easily). */
-const OPS_PER_INSERT = 100;
 
 /**
  * The activity log writer. Calls only queue work in memory and return at once; the queue is written in one
  * transaction per flush (every `intervalMs`, or sooner when `maxBatch` entries wait), so logging never slows the
- * request that logs.
+ * request that logs. On a SQLite file the transaction runs on a writer thread ({@link sinkFor}).
  */
 export class ActivityLogWriter {
-  readonly #store: Store;
+  readonly #sink: LogSink;
   readonly #logger: Logger;
   readonly #intervalMs: number;
   readonly #maxBatch: number;
@@ -59,10 +57,9 @@ export class ActivityLogWriter {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
-  readonly #insertCache = new Map<number, string>();
 
   constructor(store: Store, logger: Logger, options: { intervalMs?: number; maxBatch?: number } = {}) {
-    this.#store = store;
+    this.#sink = sinkFor(store, logger);
     this.#logger = logger;
     this.#intervalMs = options.intervalMs ?? 50;
     this.#maxBatch = options.maxBatch ?? 500;
@@ -71,7 +68,7 @@ export class ActivityLogWriter {
   /** Starts an operation and returns its handle. */
   start(start: OperationStart): OperationHandle {
     const id = uuidv7();
-    this.#push({ t: 'op', id, start, at: new Date().toISOString() });
+    this.#push({ t: 'op', id, start, at: Date.now() });
     let ended = false;
     return {
       id,
@@ -80,13 +77,13 @@ export class ActivityLogWriter {
           message.length > MAX_MESSAGE_LENGTH
             ? `${message.slice(0, MAX_MESSAGE_LENGTH)}… [truncated]`
             : message;
-        this.#push({ t: 'msg', opId: id, level, message: text, meta, at: new Date().toISOString() });
+        this.#push({ t: 'msg', opId: id, level, message: text, meta, at: Date.now() });
       },
       end: (status, meta) => {
         if (ended) return;
         ended = true;
         const merged = meta && start.meta ? { ...start.meta, ...meta } : meta;
-        this.#push({ t: 'end', id, status, meta: merged, at: new Date().toISOString() });
+        this.#push({ t: 'end', id, status, meta: merged, at: Date.now() });
       },
     };
   }
@@ -104,8 +101,8 @@ export class ActivityLogWriter {
     startedAt: number,
   ): string {
     const id = uuidv7();
-    const done = { status, meta, at: new Date().toISOString() };
-    this.#push({ t: 'op', id, start, at: new Date(startedAt).toISOString(), done });
+    const done = { status, meta, at: Date.now() };
+    this.#push({ t: 'op', id, start, at: startedAt, done });
     return id;
   }
 
@@ -132,82 +129,47 @@ export class ActivityLogWriter {
     return this.#flushing;
   }
 
-  /** Flushes and stops accepting entries. */
+  /** Flushes, stops accepting entries and stops the writer thread, if any. */
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    await this.#sink.close();
   }
 
-  /**
-   * `insert into operations … values (…), (…)` for `n` rows, written by hand: Kysely's builder costs tens of
-   * microseconds per row, which a busy proxy (one operation per request) would pay on every request.
-   */
-  #insertSql(n: number): string {
-    let sql = this.#insertCache.get(n);
-    if (sql) return sql;
-    const pg = this.#store.dialect === 'postgres';
-    const rows: string[] = [];
-    for (let r = 0; r < n; r++) {
-      const cells = Array.from({ length: 10 }, (_, c) => (pg ? `$${r * 10 + c + 1}` : '?'));
-      rows.push(`(${cells.join(', ')})`);
-    }
-    sql = `insert into operations (id, environment_id, kind, name, status, integration, connection_id, started_at, ended_at, meta) values ${rows.join(', ')}`;
-    this.#insertCache.set(n, sql);
-    return sql;
-  }
-
-  async #write(batch: Pending[]): Promise<void> {
-    const ops = batch.filter((e): e is Extract<Pending, { t: 'op' }> => e.t === 'op');
-    const msgs = batch.filter((e): e is Extract<Pending, { t: 'msg' }> => e.t === 'msg');
+  /** The rows of a batch of queued entries. */
+  #rows(batch: Pending[]): LogBatch {
     // An operation that starts and ends within one batch (a proxied request) is inserted finished:
     // one row in a multi-row insert instead of an insert and an update.
     const endOf = new Map<string, Extract<Pending, { t: 'end' }>>();
     for (const e of batch) if (e.t === 'end') endOf.set(e.id, e);
-    const started = new Set(ops.map((o) => o.id));
-    const ends = [...endOf.values()].filter((e) => !started.has(e.id));
+    const out: LogBatch = { operations: [], messages: [], ends: [] };
+    const started = new Set<string>();
+    for (const e of batch) {
+      if (e.t === 'op') {
+        started.add(e.id);
+        const end = e.done ?? endOf.get(e.id);
+        out.operations.push([
+          e.id,
+          e.start.environmentId,
+          e.start.kind,
+          e.start.name,
+          end?.status ?? 'running',
+          e.start.integration ?? null,
+          e.start.connectionId ?? null,
+          e.at,
+          end?.at ?? null,
+          end?.meta ?? e.start.meta ?? null,
+        ]);
+      } else if (e.t === 'msg') out.messages.push([e.opId, e.level, e.message, e.meta ?? null, e.at]);
+    }
+    for (const e of endOf.values())
+      if (!started.has(e.id)) out.ends.push([e.id, e.status, e.at, e.meta ?? null]);
+    return out;
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
     try {
-      await this.#store.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < ops.length; i += OPS_PER_INSERT) {
-          const rows = ops.slice(i, i + OPS_PER_INSERT).map((o) => {
-            const end = o.done ?? endOf.get(o.id);
-            return [
-              o.id,
-              o.start.environmentId,
-              o.start.kind,
-              o.start.name,
-              end?.status ?? 'running',
-              o.start.integration ?? null,
-              o.start.connectionId ?? null,
-              o.at,
-              end?.at ?? null,
-              toJson(end?.meta ?? o.start.meta),
-            ];
-          });
-          await trx.executeQuery(CompiledQuery.raw(this.#insertSql(rows.length), rows.flat()));
-        }
-        for (let i = 0; i < msgs.length; i += 200) {
-          await trx
-            .insertInto('operation_messages')
-            .values(
-              msgs.slice(i, i + 200).map((m) => ({
-                operation_id: m.opId,
-                level: m.level,
-                message: m.message,
-                meta: toJson(m.meta),
-                created_at: m.at,
-              })),
-            )
-            .execute();
-        }
-        for (const e of ends) {
-          const set: { status: string; ended_at: string; meta?: string | null } = {
-            status: e.status,
-            ended_at: e.at,
-          };
-          if (e.meta) set.meta = toJson(e.meta);
-          await trx.updateTable('operations').set(set).where('id', '=', e.id).execute();
-        }
-      });
+      await this.#sink.write(this.#rows(batch));
     } catch (err) {
       this.#logger.error({ err, entries: batch.length }, 'activity log write failed');
     }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
 import type { PoolCache } from './pools.js';
+import type { StreamReclaimer } from './reclaim.js';
 import type { HeaderMap } from './retry.js';
 
 /** What to do with an upstream response, decided when its head arrives. */
@@ -26,30 +27,138 @@ export interface Exchange {
   buffered?: Buffer;
 }
 
-function discard(): Writable {
-  return new Writable({
-    write(_chunk, _enc, cb) {
-      cb();
-    },
-  });
-}
-
-function collector(limit: number, into: Buffer[]): Writable {
-  let size = 0;
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (size < limit) into.push(chunk.subarray(0, limit - size));
-      size += chunk.length;
-      cb();
-    },
-  });
+/** Keeps up to `limit` bytes of a body. */
+class Collector {
+  readonly chunks: Buffer[] = [];
+  #size = 0;
+  constructor(readonly limit: number) {}
+  add(chunk: Buffer): void {
+    if (this.#size < this.limit) this.chunks.push(chunk.subarray(0, this.limit - this.#size));
+    this.#size += chunk.length;
+  }
 }
 
 /**
- * Sends one request to `origin` over its pooled connections with `Pool.stream` and lets `decide` choose,
- * from the status and headers, where the body goes. Rejects on network errors, aborts and SSRF refusals.
+ * The undici dispatch handler of one exchange. It does what `Pool.stream` does for a proxy, minus what a
+ * proxy does not need on every request (an async resource and `finished()` listeners on the sink): the
+ * body goes into the sink with backpressure (`resume` on drain), and a sink that fails or closes early
+ * aborts the upstream request.
  */
-export async function exchange(
+class ExchangeHandler implements Dispatcher.DispatchHandler {
+  readonly #decide: (head: Head) => Disposition;
+  readonly #resolve: (exchange: Exchange) => void;
+  readonly #reject: (err: Error) => void;
+  readonly #signal: AbortSignal | undefined;
+  readonly #reclaimer: StreamReclaimer | undefined;
+  #abort: ((err?: Error) => void) | undefined;
+  #result: Exchange | undefined;
+  #sink: Writable | undefined;
+  #collector: Collector | undefined;
+  #done = false;
+
+  constructor(
+    decide: (head: Head) => Disposition,
+    resolve: (exchange: Exchange) => void,
+    reject: (err: Error) => void,
+    signal: AbortSignal | undefined,
+    reclaimer: StreamReclaimer | undefined,
+  ) {
+    this.#decide = decide;
+    this.#reclaimer = reclaimer;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#signal = signal;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = (): void => {
+    this.#abort?.(abortError(this.#signal));
+  };
+
+  readonly #onSinkError = (err: Error): void => {
+    if (!this.#done) this.#abort?.(err);
+  };
+
+  readonly #onSinkClose = (): void => {
+    if (!this.#done) this.#abort?.(new Error('the response stream closed before the upstream body ended'));
+  };
+
+  #finish(err: Error | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const sink = this.#sink;
+    // The error listener stays: it keeps a late error of the sink from going unhandled.
+    sink?.off('close', this.#onSinkClose);
+    if (err) {
+      sink?.destroy(err);
+      this.#reject(err);
+      return;
+    }
+    const result = this.#result;
+    if (!result) {
+      this.#reject(new Error('upstream response without a head'));
+      return;
+    }
+    if (this.#collector) result.buffered = Buffer.concat(this.#collector.chunks);
+    this.#resolve(result);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#signal?.aborted) abort(abortError(this.#signal));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    const head: Head = { status: statusCode, headers: util.parseHeaders(rawHeaders) };
+    const disposition = this.#decide(head);
+    this.#result = { head, disposition };
+    if (disposition.kind === 'buffer') this.#collector = new Collector(disposition.limit);
+    if (disposition.kind !== 'final') return true;
+    const sink = disposition.sink;
+    this.#sink = sink;
+    sink.on('drain', resume);
+    sink.on('error', this.#onSinkError);
+    sink.on('close', this.#onSinkClose);
+    return !sink.writableNeedDrain;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#reclaimer?.add(chunk.length);
+    if (this.#sink) return this.#sink.write(chunk);
+    this.#collector?.add(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const sink = this.#sink;
+    if (sink) {
+      // The answer is complete once the sink has taken the end; errors after that are the client's.
+      sink.off('close', this.#onSinkClose);
+      sink.end();
+    }
+    this.#finish(undefined);
+  }
+
+  onError(err: Error): void {
+    this.#finish(err);
+  }
+}
+
+function abortError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('This operation was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+/**
+ * Sends one request to `origin` over its pooled connections and lets `decide` choose, from the status and
+ * headers, where the body goes. Rejects on network errors, aborts and SSRF refusals.
+ */
+export function exchange(
   pools: PoolCache,
   origin: string,
   options: {
@@ -61,30 +170,26 @@ export async function exchange(
     signal?: AbortSignal | undefined;
     /** Time to wait for the response head (the rest of the request's deadline). */
     headersTimeout: number;
+    /** Told of every body chunk received. */
+    reclaimer?: StreamReclaimer | undefined;
   },
   decide: (head: Head) => Disposition,
 ): Promise<Exchange> {
-  let result: Exchange | undefined;
-  const kept: Buffer[] = [];
-  await pools.get(origin).stream(
-    {
-      method: options.method,
-      path: options.path,
-      headers: options.headers,
-      body: options.body as Dispatcher.DispatchOptions['body'],
-      signal: options.signal ?? null,
-      headersTimeout: options.headersTimeout,
-    },
-    ({ statusCode, headers }) => {
-      const head: Head = { status: statusCode, headers: headers };
-      const disposition = decide(head);
-      result = { head, disposition };
-      if (disposition.kind === 'final') return disposition.sink;
-      if (disposition.kind === 'buffer') return collector(disposition.limit, kept);
-      return discard();
-    },
-  );
-  if (!result) throw new Error('upstream response without a head');
-  if (result.disposition.kind === 'buffer') result.buffered = Buffer.concat(kept);
-  return result;
+  return new Promise<Exchange>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(abortError(options.signal));
+      return;
+    }
+    pools.get(origin).dispatch(
+      {
+        origin,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+        body: options.body as Dispatcher.DispatchOptions['body'],
+        headersTimeout: options.headersTimeout,
+      },
+      new ExchangeHandler(decide, resolve, reject, options.signal, options.reclaimer),
+    );
+  });
 }

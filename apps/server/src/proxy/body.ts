@@ -1,3 +1,5 @@
+import type { StreamReclaimer } from './reclaim.js';
+
 /** Request bodies up to this size are kept while they stream, so a retry can send them again. */
 export const REPLAY_LIMIT = 1024 * 1024;
 
@@ -13,6 +15,8 @@ export class RequestBody {
   #used = false;
   /** Bytes sent upstream by the first attempt. */
   bytes = 0;
+  /** Told of every chunk streamed upstream. */
+  reclaimer: StreamReclaimer | undefined;
 
   /** The declared length of a streamed body (its `Content-Length`), if known. */
   readonly length: number | undefined;
@@ -85,6 +89,7 @@ export class RequestBody {
   async *#record(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
       this.bytes += chunk.length;
+      this.reclaimer?.add(chunk.length);
       if (this.#chunks) {
         this.#kept += chunk.length;
         if (this.#kept > REPLAY_LIMIT) this.#chunks = undefined;

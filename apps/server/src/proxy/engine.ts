@@ -12,6 +12,7 @@ import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from '
 
 export type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseHead, ResponseSink } from './types.js';
 import { ConnectionResolver } from './resolve.js';
+import { StreamReclaimer } from './reclaim.js';
 import { isRetryableStatus, waitBeforeRetry } from './retry.js';
 import type { BaseUrlOverridePolicy } from '../integrations/service.js';
 import type { ProxySettings } from './settings.js';
@@ -31,6 +32,7 @@ export class ProxyEngine {
   readonly #policy: AddressPolicy;
   readonly #pools: PoolCache;
   readonly #resolver: ConnectionResolver;
+  readonly #reclaimer: StreamReclaimer;
   readonly #targets = new WeakMap<InjectedAuth, Map<string, { first: URL; logUrl: string }>>();
 
   constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
@@ -43,6 +45,7 @@ export class ProxyEngine {
       lookup: settings.lookup,
     });
     this.#resolver = new ConnectionResolver(deps, settings);
+    this.#reclaimer = new StreamReclaimer(settings.reclaimEveryBytes);
   }
 
   /** Closes the upstream connection pools. */
@@ -102,8 +105,8 @@ export class ProxyEngine {
     },
   ) {
     const h: Record<string, string> = o.withAuth ? { ...auth.headers } : {};
-    for (const [name, value] of Object.entries(req.headers))
-      if (!auth.protectedHeaders.has(name)) h[name] = value;
+    for (const name in req.headers)
+      if (!auth.protectedHeaders.has(name)) h[name] = req.headers[name] as string;
     if (o.withAuth && auth.sign)
       h.authorization = auth.sign(o.method, o.url.href, o.body ? o.form : undefined);
     if (o.decompress && h['accept-encoding'] === undefined) h['accept-encoding'] = 'gzip, deflate, br';
@@ -131,6 +134,7 @@ export class ProxyEngine {
     const { first, logUrl } = this.#target(req, auth, base, overridePolicy);
     const own = req.operation === undefined;
     const startedAt = Date.now();
+    req.body.reclaimer = this.#reclaimer;
     const opStart = {
       environmentId: req.environmentId,
       kind: 'proxy' as const,
@@ -263,6 +267,7 @@ export class ProxyEngine {
               body: withBody ? req.body.next() : null,
               signal: req.signal,
               headersTimeout: Math.max(1, deadline - Date.now()),
+              reclaimer: this.#reclaimer,
             },
             decide,
           );

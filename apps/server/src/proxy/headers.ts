@@ -102,11 +102,11 @@ export function readControl(headers: IncomingHttpHeaders): ProxyControl {
   }
   const override = one(headers, 'base-url-override')?.trim();
   const forwarded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (name.startsWith(PREFIX) && name.length > PREFIX.length) {
+  for (const name in headers) {
+    if (!name.startsWith(PREFIX) || name.length === PREFIX.length) continue;
+    const value = headers[name];
+    if (value !== undefined)
       addForwarded(forwarded, name.slice(PREFIX.length), Array.isArray(value) ? value.join(', ') : value);
-    }
   }
   const contentType = one(headers, 'content-type');
   if (contentType !== undefined && forwarded['content-type'] === undefined)
@@ -129,7 +129,8 @@ export function responseHeaders(
   decompressed: boolean,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || RESPONSE_DROPPED.has(name)) continue;
     if (decompressed && name === 'content-encoding') continue;
     out[name] = value;
@@ -145,10 +146,22 @@ export function redactHeaders(
   protectedNames: Set<string>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    out[name] = protectedNames.has(name) || SECRET_NAME.test(name) ? '[redacted]' : value;
+  for (const name in headers) {
+    out[name] = protectedNames.has(name) || secretName(name) ? '[redacted]' : (headers[name] as string);
   }
   return out;
+}
+
+// Header names repeat from request to request: remember which look secret instead of testing each time.
+const secretNames = new Map<string, boolean>();
+function secretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_NAME.test(name);
+    if (secretNames.size >= 1024) secretNames.clear();
+    secretNames.set(name, secret);
+  }
+  return secret;
 }
 
 /** A URL for the activity log: secret-looking and credential-bearing query values replaced by `[redacted]`. */

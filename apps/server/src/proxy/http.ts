@@ -21,16 +21,21 @@ export function isProxyPath(url: string): boolean {
   return url.startsWith('/proxy') && (url.length === 6 || url[6] === '/' || url[6] === '?');
 }
 
-function sinkFor(res: ServerResponse): (head: ResponseHead) => Writable {
+function sinkFor(res: ServerResponse, requestId: string): (head: ResponseHead) => Writable {
   return (head) => {
     const encoding = head.headers['content-encoding'];
     const z = head.decompress && typeof encoding === 'string' ? decompressorFor(encoding) : undefined;
     const headers = responseHeaders(head.headers, z !== undefined);
     headers[ATTEMPTS_HEADER] = String(head.attempts);
+    headers['x-request-id'] = requestId;
     if (head.status >= 400) headers[UPSTREAM_ERROR_HEADER] = 'true';
     res.writeHead(head.status, headers);
     if (!z) return res;
     z.on('error', () => res.destroy());
+    // A client gone mid-answer stops the decompressor too (and through it the upstream request).
+    res.on('close', () => {
+      if (!res.writableFinished) z.destroy(new Error('the client closed the connection'));
+    });
     z.pipe(res);
     return z;
   };
@@ -47,9 +52,15 @@ export function createProxyHandler(deps: {
   logger: Logger;
   observe?: ResponseObserver | undefined;
 }): (req: IncomingMessage, res: ServerResponse) => void {
-  // Secret keys already resolved (the registry hashes every key it is asked about).
+  // Authorization headers already resolved to their environment (the registry hashes every key it is asked about).
   const keys = new Map<string, Environment>();
-  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, path: string): void => {
+  const fail = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    path: string,
+    requestId: string,
+  ): void => {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -62,6 +73,7 @@ export function createProxyHandler(deps: {
     res.writeHead(ferry.status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
       ...(typeof attempts === 'number' ? { [ATTEMPTS_HEADER]: String(attempts) } : {}),
     });
     res.end(body);
@@ -79,24 +91,22 @@ export function createProxyHandler(deps: {
     const url = req.url ?? '/proxy';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    res.setHeader('x-request-id', requestIdOf(req.headers['x-request-id']));
+    const requestId = requestIdOf(req.headers['x-request-id']);
     try {
-      const authorization = req.headers.authorization;
-      const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
-      if (!token)
-        throw new FerryError(
-          'missing_auth_header',
-          'Authentication required: send "Authorization: Bearer <secret key>".',
-        );
-      let env = keys.get(token);
+      const authorization = req.headers.authorization ?? '';
+      let env = keys.get(authorization);
       if (!env) {
+        const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+        if (!token)
+          throw new FerryError(
+            'missing_auth_header',
+            'Authentication required: send "Authorization: Bearer <secret key>".',
+          );
         env = await deps.environments.bySecretKey(token.toLowerCase());
-        if (env) {
-          if (keys.size >= 64) keys.clear();
-          keys.set(token, env);
-        }
+        if (!env) throw new FerryError('unknown_account', 'The secret key is not valid.');
+        if (keys.size >= 64) keys.clear();
+        keys.set(authorization, env);
       }
-      if (!env) throw new FerryError('unknown_account', 'The secret key is not valid.');
       const control = readControl(req.headers);
       const length = req.headers['content-length'];
       const hasBody =
@@ -118,10 +128,10 @@ export function createProxyHandler(deps: {
           forwardHeadersOnRedirect: control.forwardHeadersOnRedirect,
           gone: () => res.destroyed,
         },
-        sinkFor(res),
+        sinkFor(res, requestId),
       );
     } catch (err) {
-      fail(req, res, err, path);
+      fail(req, res, err, path, requestId);
     }
   };
   return (req, res) => {

@@ -108,6 +108,7 @@ export function createScriptProxy(
         const z = decompressorFor(h.headers['content-encoding']);
         if (!z) return collector;
         z.on('error', (err) => collector.destroy(err));
+        collector.on('error', (err) => z.destroy(err));
         z.pipe(collector);
         return z;
       },

@@ -26,6 +26,11 @@ export interface ProxySettings {
   connectionCacheMs: number;
   /** Largest response a script's `nango.proxy` buffers. */
   maxScriptResponseBytes: number;
+  /**
+   * Body bytes streamed (either way) between two young-generation collections, which free the buffers
+   * streamed chunks leave behind (see `StreamReclaimer`); 0 leaves it to V8.
+   */
+  reclaimEveryBytes: number;
   /** Resolves host names (tests map names to addresses); defaults to `dns.lookup`. */
   lookup?: LookupFunction | undefined;
 }
@@ -45,6 +50,7 @@ export const defaultProxySettings: ProxySettings = {
   baseUrlOverride: 'same-host',
   maxScriptResponseBytes: 64 * 1024 * 1024,
   connectionCacheMs: 1000,
+  reclaimEveryBytes: 8 * 1024 * 1024,
 };
 
 /**

@@ -42,13 +42,18 @@ export function prepareQuery<A extends unknown[], R>(
 /**
  * Wraps a better-sqlite3 database so that `prepare` reuses statements by SQL text (Kysely prepares on every
  * query). Statements are only ever run synchronously to completion, so sharing them is safe.
+ *
+ * Transactions begin `IMMEDIATE`: the activity log writes from a second connection (its own thread), and a
+ * deferred transaction that reads and then writes after that connection committed would fail at once with
+ * SQLITE_BUSY instead of waiting for the lock.
  */
 export function cachingSqlite(database: BetterSqlite3.Database, max = 256): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return new Proxy(database, {
     get(target, prop, receiver) {
       if (prop === 'prepare') {
-        return (source: string) => {
+        return (text: string) => {
+          const source = /^begin$/i.test(text) ? 'begin immediate' : text;
           let stmt = cache.get(source);
           if (!stmt) {
             stmt = target.prepare(source);

@@ -15,6 +15,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** The pg pool behind Kysely on PostgreSQL, for the few hot queries that run as named statements. */
   readonly pgPool: pg.Pool | undefined;
+  /** The SQLite database file (`:memory:` for a private in-memory one); undefined on PostgreSQL. */
+  readonly sqliteFile: string | undefined;
   destroy(): Promise<void>;
 }
 
@@ -84,5 +86,11 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     await db.destroy();
     throw err;
   }
-  return { db, dialect, pgPool, destroy: () => db.destroy() };
+  return {
+    db,
+    dialect,
+    pgPool,
+    sqliteFile: opts.kind === 'sqlite' ? opts.file : undefined,
+    destroy: () => db.destroy(),
+  };
 }
