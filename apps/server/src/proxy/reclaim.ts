@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type Collect = (options: { type: 'minor'; execution: 'async' }) => void;
+/** V8's `gc` as the reclaimer calls it. */
+export type Collect = (options: { type: 'minor'; execution: 'async' }) => void;
 
 let collect: Collect | null | undefined;
 
@@ -10,7 +11,7 @@ let collect: Collect | null | undefined;
  * enough to create one context that has it, then cleared, so no later context gets a `gc` global (not the
  * server's, not a sandbox's). Null where V8 refuses.
  */
-function collector(): Collect | null {
+export function collector(): Collect | null {
   if (collect === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -33,11 +34,16 @@ function collector(): Collect | null {
  */
 export class StreamReclaimer {
   readonly #every: number;
+  readonly #collect: () => Collect | null;
   #pending = 0;
 
-  /** @param everyBytes - Bytes streamed between collections; 0 turns the reclaimer off. */
-  constructor(everyBytes: number) {
+  /**
+   * @param everyBytes - Bytes streamed between collections; 0 turns the reclaimer off.
+   * @param collect - Where the collection function comes from (tests count the calls).
+   */
+  constructor(everyBytes: number, collect: () => Collect | null = collector) {
     this.#every = everyBytes;
+    this.#collect = collect;
   }
 
   /** Counts `bytes` that streamed through. */
@@ -46,6 +52,6 @@ export class StreamReclaimer {
     this.#pending += bytes;
     if (this.#pending < this.#every) return;
     this.#pending = 0;
-    collector()?.({ type: 'minor', execution: 'async' });
+    this.#collect()?.({ type: 'minor', execution: 'async' });
   }
 }
