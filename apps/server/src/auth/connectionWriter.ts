@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Encryptor } from '../crypto/encryption.js';
 import { expiryOf, type StoredCredentials } from '../connections/credentials.js';
 import type { Integration } from '../integrations/service.js';
+import { insertConnection } from '../connections/rows.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
 import type { Store } from '../store/store.js';
 import { fromJson, nowIso, toJson } from '../store/values.js';
@@ -83,26 +84,22 @@ export class ConnectionWriter {
         return { connectionId: existing.connection_id, operation: 'override' as const };
       }
       const connectionId = context.connectionId ?? randomUUID();
-      await trx
-        .insertInto('connections')
-        .values({
-          environment_id: input.environmentId,
-          integration_id: integration.id,
-          connection_id: connectionId,
-          credentials_enc: credentialsEnc,
-          credentials_expires_at: expiresAt,
-          connection_config: JSON.stringify(input.connectionConfig),
+      await insertConnection(
+        trx,
+        this.#encryptor,
+        {
+          environmentId: input.environmentId,
+          integrationId: integration.id,
+          connectionId,
+          credentials: input.credentials,
+          connectionConfig: input.connectionConfig,
           metadata: null,
-          tags: JSON.stringify(context.tags),
-          end_user_id: context.endUserRowId,
-          webhook_url_override: null,
-          last_fetched_at: null,
-          refresh_attempts: 0,
-          last_refresh_failure: null,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+          tags: context.tags,
+          endUserRowId: context.endUserRowId,
+          webhookUrlOverride: null,
+        },
+        now,
+      );
       return { connectionId, operation: 'creation' as const };
     });
     await this.recordEvent({

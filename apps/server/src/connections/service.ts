@@ -8,10 +8,10 @@ import type { ActivityLogWriter } from '../logs/writer.js';
 import { prepareQuery } from '../store/prepared.js';
 import { LastFetchedTracker } from './lastFetched.js';
 import type { CredentialRefresher } from './refresh.js';
+import { insertConnection } from './rows.js';
 import type { Store } from '../store/store.js';
-import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
+import { fromJson, isUniqueViolation, nowIso, toIso } from '../store/values.js';
 import {
-  expiryOf,
   fitsAuthMode,
   toStoredCredentials,
   type ImportCredentials,
@@ -230,26 +230,22 @@ export class ConnectionService {
         const endUserRowId = input.end_user
           ? await upsertEndUser(trx, environmentId, input.end_user, input.organization)
           : null;
-        await trx
-          .insertInto('connections')
-          .values({
-            environment_id: environmentId,
-            integration_id: integration.id,
-            connection_id: connectionId,
-            credentials_enc: this.#encryptor.encryptJson(credentials),
-            credentials_expires_at: expiryOf(credentials),
-            connection_config: toJson(input.connection_config ?? {}) ?? '{}',
-            metadata: toJson(input.metadata ?? null),
-            tags: toJson(input.tags ?? {}) ?? '{}',
-            end_user_id: endUserRowId,
-            webhook_url_override: input.webhook_url_override ?? null,
-            last_fetched_at: null,
-            refresh_attempts: 0,
-            last_refresh_failure: null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
+        await insertConnection(
+          trx,
+          this.#encryptor,
+          {
+            environmentId,
+            integrationId: integration.id,
+            connectionId,
+            credentials,
+            connectionConfig: input.connection_config ?? {},
+            metadata: input.metadata ?? null,
+            tags: input.tags ?? {},
+            endUserRowId,
+            webhookUrlOverride: input.webhook_url_override ?? null,
+          },
+          now,
+        );
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
