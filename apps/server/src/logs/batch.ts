@@ -20,8 +20,40 @@ export const OPERATION_COLUMNS = [
   'meta',
 ] as const;
 
-/** Meta of an operation or a message: JSON-serialisable data. */
-export type Meta = Record<string, unknown> | null;
+/**
+ * Meta of an operation or a message: plain data (objects, arrays, primitives), or its JSON text when it held
+ * anything else (a `toJSON`, a class instance, a function) — cloning would not keep what `JSON.stringify` keeps.
+ */
+export type Meta = Record<string, unknown> | string | null;
+
+function isPlain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 16) return false;
+      if (Array.isArray(value)) return value.every((v) => isPlain(v, depth + 1));
+      const proto: unknown = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false;
+      for (const key in value) if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false;
+      return true;
+    }
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false;
+  }
+}
+
+/** Meta as a batch carries it: the object itself when cloning keeps it as JSON would, else its JSON text. */
+export function metaOf(meta: Record<string, unknown> | null | undefined): Meta {
+  if (meta === undefined || meta === null) return null;
+  return isPlain(meta, 0) ? meta : JSON.stringify(meta);
+}
 
 /** One `operations` row: id, environment, kind, name, status, integration, connection, started, ended, meta. */
 export type OperationRow = [
@@ -44,7 +76,8 @@ export type MessageRow = [string, string, string, Meta, number];
 export type EndRow = [string, string, number, Meta];
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const json = (meta: Meta): string | null => (meta === null ? null : JSON.stringify(meta));
+const json = (meta: Meta): string | null =>
+  meta === null ? null : typeof meta === 'string' ? meta : JSON.stringify(meta);
 
 /** Everything one flush writes, in one transaction. */
 export interface LogBatch {

@@ -1,7 +1,7 @@
 import type { LogLevel, OperationKind, OperationStatus } from '@ferry/types';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import type { LogBatch } from './batch.js';
+import { metaOf, type LogBatch } from './batch.js';
 import { sinkFor, type LogSink } from './sinks.js';
 import { uuidv7 } from './uuidv7.js';
 
@@ -158,12 +158,12 @@ export class ActivityLogWriter {
           e.start.connectionId ?? null,
           e.at,
           end?.at ?? null,
-          end?.meta ?? e.start.meta ?? null,
+          metaOf(end?.meta ?? e.start.meta),
         ]);
-      } else if (e.t === 'msg') out.messages.push([e.opId, e.level, e.message, e.meta ?? null, e.at]);
+      } else if (e.t === 'msg') out.messages.push([e.opId, e.level, e.message, metaOf(e.meta), e.at]);
     }
     for (const e of endOf.values())
-      if (!started.has(e.id)) out.ends.push([e.id, e.status, e.at, e.meta ?? null]);
+      if (!started.has(e.id)) out.ends.push([e.id, e.status, e.at, metaOf(e.meta)]);
     return out;
   }
 

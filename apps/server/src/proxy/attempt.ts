@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream';
+import { ServerResponse } from 'node:http';
+import { finished, type Writable } from 'node:stream';
 import { util, type Dispatcher } from 'undici';
 import type { PoolCache } from './pools.js';
 import type { StreamReclaimer } from './reclaim.js';
@@ -50,6 +51,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   readonly #reject: (err: Error) => void;
   readonly #signal: AbortSignal | undefined;
   readonly #reclaimer: StreamReclaimer | undefined;
+  readonly #received: { bytes: number } | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #result: Exchange | undefined;
   #sink: Writable | undefined;
@@ -62,9 +64,11 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     reject: (err: Error) => void,
     signal: AbortSignal | undefined,
     reclaimer: StreamReclaimer | undefined,
+    received: { bytes: number } | undefined,
   ) {
     this.#decide = decide;
     this.#reclaimer = reclaimer;
+    this.#received = received;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#signal = signal;
@@ -126,19 +130,31 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.#reclaimer?.add(chunk.length);
-    if (this.#sink) return this.#sink.write(chunk);
+    if (this.#sink) {
+      if (this.#received) this.#received.bytes += chunk.length;
+      return this.#sink.write(chunk);
+    }
     this.#collector?.add(chunk);
     return true;
   }
 
   onComplete(): void {
     const sink = this.#sink;
-    if (sink) {
-      // The answer is complete once the sink has taken the end; errors after that are the client's.
-      sink.off('close', this.#onSinkClose);
-      sink.end();
+    if (!sink) {
+      this.#finish(undefined);
+      return;
     }
-    this.#finish(undefined);
+    sink.off('close', this.#onSinkClose);
+    if (sink instanceof ServerResponse) {
+      // The answer is complete once the response has taken the end; errors after that are the client's.
+      sink.end();
+      this.#finish(undefined);
+      return;
+    }
+    // A stream in between (a decompressor, a script's size-limited collector) may still fail while it
+    // flushes: the exchange ends when it has, with its error if any.
+    finished(sink, { readable: false }, (err) => this.#finish(err ?? undefined));
+    sink.end();
   }
 
   onError(err: Error): void {
@@ -172,6 +188,8 @@ export function exchange(
     headersTimeout: number;
     /** Told of every body chunk received. */
     reclaimer?: StreamReclaimer | undefined;
+    /** Counts the body bytes handed to a final sink, also when the exchange fails midway. */
+    received?: { bytes: number } | undefined;
   },
   decide: (head: Head) => Disposition,
 ): Promise<Exchange> {
@@ -189,7 +207,7 @@ export function exchange(
         body: options.body as Dispatcher.DispatchOptions['body'],
         headersTimeout: options.headersTimeout,
       },
-      new ExchangeHandler(decide, resolve, reject, options.signal, options.reclaimer),
+      new ExchangeHandler(decide, resolve, reject, options.signal, options.reclaimer, options.received),
     );
   });
 }

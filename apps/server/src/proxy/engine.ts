@@ -6,7 +6,7 @@ import type { InjectedAuth } from './auth.js';
 import { classifyFailure, sleep } from './failure.js';
 import { redactHeaders, redactUrl } from './headers.js';
 import type { OperationHandle } from '../logs/writer.js';
-import { counted, formOf, nextUrl } from './helpers.js';
+import { formOf, nextUrl } from './helpers.js';
 import { PoolCache } from './pools.js';
 import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from './types.js';
 
@@ -46,6 +46,11 @@ export class ProxyEngine {
     });
     this.#resolver = new ConnectionResolver(deps, settings);
     this.#reclaimer = new StreamReclaimer(settings.reclaimEveryBytes);
+  }
+
+  /** The largest response a script's `nango.proxy` buffers (`maxScriptResponseBytes`). */
+  get scriptResponseLimit(): number {
+    return this.#settings.maxScriptResponseBytes;
   }
 
   /** Closes the upstream connection pools. */
@@ -157,7 +162,7 @@ export class ProxyEngine {
     let refreshed = false;
     let opened = false;
     let status = 0;
-    let bytesOut = 0;
+    let bytesBuffered = 0; // a kept 401 body, written to the sink by the engine itself
     let url = first;
     let method = req.method;
     let withBody = !req.body.empty;
@@ -172,7 +177,7 @@ export class ProxyEngine {
         attempts,
         duration_ms: Math.round(performance.now() - started),
         bytes_in: req.body.bytes,
-        bytes_out: bytesOut,
+        bytes_out: received.bytes + bytesBuffered,
         ...extra,
       };
       if (own && handle) {
@@ -187,13 +192,11 @@ export class ProxyEngine {
           meta,
         );
     };
+    // Body bytes handed to the final sink (as received from the provider), counted by the exchange.
+    const received = { bytes: 0 };
     const open = (head: Head): Writable => {
       opened = true;
-      const out = sink({ status: head.status, headers: head.headers, attempts, decompress });
-      const length = head.headers['content-length'];
-      if (typeof length !== 'string') return counted(out, (n) => (bytesOut += n));
-      bytesOut = Number(length);
-      return out;
+      return sink({ status: head.status, headers: head.headers, attempts, decompress });
     };
     try {
       for (;;) {
@@ -268,6 +271,7 @@ export class ProxyEngine {
               signal: req.signal,
               headersTimeout: Math.max(1, deadline - Date.now()),
               reclaimer: this.#reclaimer,
+              received,
             },
             decide,
           );
@@ -327,7 +331,7 @@ export class ProxyEngine {
           out.once('error', reject);
           out.end(ex.buffered ?? Buffer.alloc(0), () => resolve());
         });
-        bytesOut += ex.buffered?.length ?? 0;
+        bytesBuffered += ex.buffered?.length ?? 0;
         break;
       }
     } catch (err) {
@@ -337,6 +341,6 @@ export class ProxyEngine {
       throw err;
     }
     end(status >= 400, {});
-    return { status, attempts, bytesOut, operationId };
+    return { status, attempts, bytesOut: received.bytes + bytesBuffered, operationId };
   }
 }

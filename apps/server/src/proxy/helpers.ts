@@ -20,16 +20,6 @@ export function nextUrl(location: string, current: URL): URL | undefined {
   }
 }
 
-/** Counts the bytes written into `w` (for bodies without a Content-Length). */
-export function counted(w: Writable, add: (n: number) => void): Writable {
-  const write = w.write.bind(w) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  w.write = ((chunk: unknown, ...rest: unknown[]) => {
-    add((chunk as { length?: number }).length ?? 0);
-    return write(chunk, ...rest);
-  }) as Writable['write'];
-  return w;
-}
-
 const DECOMPRESSORS: Record<string, () => Writable> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,

@@ -56,7 +56,7 @@ export function createScriptProxy(
   run: ScriptRun,
   options: { maxResponseBytes?: number } = {},
 ): (request: HostProxyRequest) => Promise<HostProxyResponse> {
-  const limit = options.maxResponseBytes ?? 64 * 1024 * 1024;
+  const limit = options.maxResponseBytes ?? engine.scriptResponseLimit;
   return async (request) => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers ?? {})) addForwarded(headers, name, value);
@@ -105,6 +105,8 @@ export function createScriptProxy(
           collector.once('finish', resolve);
           collector.once('error', reject);
         });
+        // When the collector fails, `forward` rejects with the same error and `done` is never awaited.
+        done.catch(() => undefined);
         const z = decompressorFor(h.headers['content-encoding']);
         if (!z) return collector;
         z.on('error', (err) => collector.destroy(err));
