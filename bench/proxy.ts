@@ -14,7 +14,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadWatchingRss, fmt, freePort, load, type LoadResult } from './lib/load.js';
+import {
+  downloadWatchingRss,
+  fmt,
+  freePort,
+  interleaved,
+  load,
+  median,
+  medianRatio,
+  type LoadResult,
+} from './lib/load.js';
 import { startBenchServer } from './lib/ferryServer.js';
 
 const helpers = fileURLToPath(new URL('./lib/servers.ts', import.meta.url));
@@ -130,23 +139,19 @@ const targets = {
     }),
 };
 type Key = keyof typeof targets;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-// Each concurrency is measured in `rounds` short rounds of a, b, c back to back (the order reversed every other
-// round), after one unmeasured warm-up round: the three targets see the same machine, and a hiccup of the shared
-// 2 cores spoils one round rather than one target. Figures are medians over the rounds; ratios are medians of
-// the per-round ratios.
+// Each concurrency in interleaved rounds (see `interleaved`): the shared 2 cores made single long runs swing.
 const roundMs = Math.max(500, Math.round(durationMs / rounds));
 const results: Record<Key, Record<number, LoadResult[]>> = { a: {}, b: {}, c: {} };
 for (const concurrency of [1, 50]) {
-  for (const k of ['a', 'b', 'c'] as const) await targets[k](concurrency, 1000);
-  for (let round = 0; round < rounds; round++) {
-    const order: Key[] = round % 2 ? ['c', 'b', 'a'] : ['a', 'b', 'c'];
-    for (const k of order) (results[k][concurrency] ??= []).push(await targets[k](concurrency, roundMs));
-  }
+  const got = await interleaved(
+    {
+      a: (ms: number) => targets.a(concurrency, ms),
+      b: (ms: number) => targets.b(concurrency, ms),
+      c: (ms: number) => targets.c(concurrency, ms),
+    },
+    { rounds, roundMs },
+  );
+  for (const k of ['a', 'b', 'c'] as const) results[k][concurrency] = got[k];
 }
 const big = await downloadWatchingRss({
   origin: ferryOrigin,
@@ -168,7 +173,7 @@ const names = {
 };
 const runs = (k: Key, c: number) => results[k][c]!;
 const med = (k: Key, c: number, f: (r: LoadResult) => number) => median(runs(k, c).map(f));
-const ratio = (x: Key, y: Key, c: number) => median(runs(x, c).map((r, i) => r.rps / runs(y, c)[i]!.rps));
+const ratio = (x: Key, y: Key, c: number) => medianRatio(runs(x, c), runs(y, c));
 const rows = [
   '| target | concurrency | req/s | p50 ms | p99 ms | errors | CPU µs/req of the proxy |',
   '|---|---|---|---|---|---|---|',

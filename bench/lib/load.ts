@@ -138,3 +138,37 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
+
+/**
+ * Measures several targets in `rounds` short rounds, back to back (the order reversed every other round), after
+ * one unmeasured warm-up round: the targets see the same machine, and a hiccup of a shared machine spoils one
+ * round rather than one target. Report medians over the rounds, and ratios as medians of per-round ratios.
+ */
+export async function interleaved<K extends string>(
+  targets: Record<K, (durationMs: number) => Promise<LoadResult>>,
+  opts: { rounds: number; roundMs: number; warmupMs?: number },
+): Promise<Record<K, LoadResult[]>> {
+  const keys = Object.keys(targets) as K[];
+  const out = {} as Record<K, LoadResult[]>;
+  for (const k of keys) {
+    await targets[k](opts.warmupMs ?? 1000);
+    out[k] = [];
+  }
+  for (let round = 0; round < opts.rounds; round++) {
+    const order = round % 2 ? [...keys].reverse() : keys;
+    for (const k of order) out[k].push(await targets[k](opts.roundMs));
+  }
+  return out;
+}
+
+/** The median over rounds of `x`'s req/s divided by `y`'s in the same round. */
+export function medianRatio(x: LoadResult[], y: LoadResult[]): number {
+  return median(x.map((r, i) => r.rps / (y[i]?.rps ?? NaN)));
+}
