@@ -1,4 +1,6 @@
 export { createRuntime } from './runtime.js';
+export { createProcessRuntime } from './processRuntime.js';
+export type { ProcessRuntime, ProcessRuntimeOptions, ProcessRuntimeStats } from './processRuntime.js';
 export { RUNTIME_ERROR_CODES, isRuntimeErrorCode, toRunError } from './errors.js';
 export type { RunError, RuntimeErrorCode } from './errors.js';
 export { defaultLimits, resolveLimits } from './limits.js';

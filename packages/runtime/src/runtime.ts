@@ -22,7 +22,8 @@ const DISCARD = new Set<RuntimeErrorCode>([
   'isolate_failure',
 ]);
 
-function checkRequest(request: RunRequest): void {
+/** Throws a TypeError when `request` is malformed (shared with the process runtime). */
+export function checkRequest(request: RunRequest): void {
   if (typeof request !== 'object' || request === null)
     throw new TypeError('run: the request must be an object');
   if (typeof request.code !== 'string') throw new TypeError('run: "code" must be a string');
