@@ -100,6 +100,29 @@ describe('run', () => {
     expect(result.error?.code).toBe('run_aborted');
   });
 
+  it('ends an aborted run whose host call answers just after the abort', async () => {
+    // isolated-vm 5 left about 1 such run in 50 pending forever before run() stopped waiting on it.
+    for (let i = 0; i < 150; i++) {
+      const controller = new AbortController();
+      const host = new FakeHost(
+        () =>
+          new Promise((resolve) =>
+            setTimeout(() => {
+              controller.abort();
+              const answer = (): void => resolve({ status: 200, headers: {}, data: null });
+              if (i % 2) setImmediate(answer);
+              else queueMicrotask(answer);
+            }, 0),
+          ),
+      );
+      const result = await runBody(runtime, 'await nango.get({ endpoint: "/" }); for (;;) {}', {
+        host,
+        signal: controller.signal,
+      });
+      expect(result.error?.code).toBe('run_aborted');
+    }
+  });
+
   it('runs scripts concurrently, each in its own isolate', async () => {
     const many = createRuntime({ poolSize: 2, maxConcurrentRuns: 3 });
     let inFlight = 0;

@@ -134,12 +134,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const dispatcher = new Dispatcher(request.host, limits);
     let stopped: RuntimeErrorCode | undefined;
     let cpuEnd: bigint | undefined;
+    // isolated-vm 5 may never settle a call into an isolate disposed while a host answer is on its way
+    // to it (an abort just before a host call resolves): the calls that wait on the script also end here.
+    let onStopped = (): void => undefined;
+    const isolateGone = new Promise<never>((_, reject) => {
+      onStopped = () => reject(new Error('The isolate was disposed'));
+    });
+    isolateGone.catch(() => undefined);
+    const untilStopped = <T>(call: Promise<T>): Promise<T> => Promise.race([call, isolateGone]);
     const stop = (code: RuntimeErrorCode): void => {
       stopped ??= code;
       if (!isolate.isDisposed) {
         cpuEnd = isolate.cpuTime;
         isolate.dispose();
       }
+      onStopped();
     };
     const watched = {
       isolate,
@@ -186,14 +195,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         throw Object.assign(new Error('The script is not a CommonJS bundle'), { code: 'invalid_script' });
       const envArg = envCopy.copyInto({ release: true });
       envSent = true;
-      result = (await boot.apply(undefined, [dispatcher.ref, wrapper.derefInto(), envArg], {
-        result: { promise: true, copy: true },
-      })) as BootResult;
+      result = (await untilStopped(
+        boot.apply(undefined, [dispatcher.ref, wrapper.derefInto(), envArg], {
+          result: { promise: true, copy: true },
+        }),
+      )) as BootResult;
       // The script's promise settled, but code it left running may still be queued in the isolate: wait
       // until the isolate is idle (still under the watchdog), then reuse it only if nothing is pending.
       const pending = dispatcher.outstanding > 0;
       dispatcher.close();
-      await pooled.fence.run(context);
+      await untilStopped(pooled.fence.run(context));
       clean = !pending && !dispatcher.dirty;
     } catch (thrown) {
       // Without a stop, the isolate is alive: the script left a promise rejection unhandled (isolated-vm
