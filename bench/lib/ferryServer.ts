@@ -15,18 +15,14 @@ export interface BenchServer {
 }
 
 /**
- * Starts `apps/server/dist/main.js` (run `pnpm build` first; or another build's `entry`) on a free port with
- * `env`, and waits for `/health`.
+ * Starts `apps/server/dist/main.js` (run `pnpm build` first) on a free port with `env`, and waits for `/health`.
  * Node flags in `FERRY_BENCH_NODE_ARGS` are passed to the server.
  */
-export async function startBenchServer(
-  env: Record<string, string>,
-  entry: string = serverEntry,
-): Promise<BenchServer> {
+export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
   const extra = process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--no-node-snapshot', ...extra, entry], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...extra, serverEntry], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

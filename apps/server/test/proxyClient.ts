@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { expect } from 'vitest';
 import type { TestServer } from './harness.js';
+import type { RuntimeHost } from '@ferry/runtime';
 
 let counter = 0;
 /** A fresh key, so that the fake's per-key failure counters never leak between tests. */
@@ -103,4 +104,27 @@ export async function seedProxyConnections(ts: TestServer): Promise<void> {
     }),
     201,
   );
+}
+
+/** A runtime host whose only working method is `proxy` (logs are dropped): enough for proxy-only scripts. */
+export function hostWith(proxy: RuntimeHost['proxy']): RuntimeHost {
+  const unused = () => Promise.reject(new Error('not used by this script'));
+  return {
+    proxy,
+    batchSave: unused,
+    batchUpdate: unused,
+    batchDelete: unused,
+    getRecordsByIds: unused,
+    setMetadata: unused,
+    updateMetadata: unused,
+    getConnection: unused,
+    getCheckpoint: unused,
+    saveCheckpoint: unused,
+    clearCheckpoint: unused,
+    trackDeletesStart: unused,
+    trackDeletesEnd: unused,
+    setMergingStrategy: unused,
+    log: () => Promise.resolve(),
+    getEnvironmentVariables: () => Promise.resolve([]),
+  };
 }

@@ -1,7 +1,8 @@
-import { createRuntime, type RuntimeHost } from '@ferry/runtime';
+import { createRuntime } from '@ferry/runtime';
 import { afterAll, expect, it } from 'vitest';
 import { createScriptProxy, scriptProviderInfo } from '../src/proxy/script.js';
 import { describeEachDatabase } from './harness.js';
+import { hostWith } from './proxyClient.js';
 import { proxyProvidersFile, startProxyUpstream, type ProxyUpstream } from './proxyUpstream.js';
 
 let upstream: ProxyUpstream;
@@ -26,28 +27,6 @@ module.exports.default = async function run(nango, key) {
   return { linked, cursored, echoed: echoed.data.body_text, auth: echoed.data.headers.authorization };
 };
 `;
-
-function hostWith(proxy: RuntimeHost['proxy']): RuntimeHost {
-  const unused = () => Promise.reject(new Error('not used by this script'));
-  return {
-    proxy,
-    batchSave: unused,
-    batchUpdate: unused,
-    batchDelete: unused,
-    getRecordsByIds: unused,
-    setMetadata: unused,
-    updateMetadata: unused,
-    getConnection: unused,
-    getCheckpoint: unused,
-    saveCheckpoint: unused,
-    clearCheckpoint: unused,
-    trackDeletesStart: unused,
-    trackDeletesEnd: unused,
-    setMergingStrategy: unused,
-    log: () => Promise.resolve(),
-    getEnvironmentVariables: () => Promise.resolve([]),
-  };
-}
 
 describeEachDatabase(
   'proxy for scripts',

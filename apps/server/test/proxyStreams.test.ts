@@ -4,12 +4,12 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { createRuntime, type RuntimeHost } from '@ferry/runtime';
+import { createRuntime } from '@ferry/runtime';
 import { afterAll, expect, it, vi } from 'vitest';
 import { FerryError } from '../src/errors.js';
 import { createScriptProxy, scriptProviderInfo } from '../src/proxy/script.js';
 import { describeEachDatabase, type TestServer } from './harness.js';
-import { call } from './proxyClient.js';
+import { call, hostWith } from './proxyClient.js';
 import { proxyProvidersFile } from './proxyUpstream.js';
 
 const MB = 1024 * 1024;
@@ -256,28 +256,6 @@ async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
     process.off('unhandledRejection', listener);
   }
   return seen;
-}
-
-function hostWith(proxy: RuntimeHost['proxy']): RuntimeHost {
-  const unused = () => Promise.reject(new Error('not used by this script'));
-  return {
-    proxy,
-    batchSave: unused,
-    batchUpdate: unused,
-    batchDelete: unused,
-    getRecordsByIds: unused,
-    setMetadata: unused,
-    updateMetadata: unused,
-    getConnection: unused,
-    getCheckpoint: unused,
-    saveCheckpoint: unused,
-    clearCheckpoint: unused,
-    trackDeletesStart: unused,
-    trackDeletesEnd: unused,
-    setMergingStrategy: unused,
-    log: () => Promise.resolve(),
-    getEnvironmentVariables: () => Promise.resolve([]),
-  };
 }
 
 /**
