@@ -87,6 +87,68 @@ describeEachDatabase('connections API', (get) => {
     }
   });
 
+  it('never returns the refresh token at any depth of credentials.raw unless refresh_token=true, on both paths', async () => {
+    const { api, url, secretKey } = get();
+    await api('POST', '/integrations', { provider: 'github', unique_key: 'gh-raw' });
+    const rt = 'rt-deep-0123456789';
+    const created = await api('POST', '/connections', {
+      provider_config_key: 'gh-raw',
+      connection_id: 'raw-1',
+      credentials: {
+        type: 'OAUTH2',
+        access_token: 'at-raw',
+        refresh_token: rt,
+        raw: {
+          access_token: 'at-raw',
+          refresh_token: rt,
+          nested: { deeper: { renew_with: rt, scope: 'repo' } },
+          list: [rt, 'keep', { refreshToken: 'another-rt-987654' }],
+          echo: 'another-rt-987654',
+          body: `access_token=at-raw&refresh_token=${rt}`,
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    const expressGet = async (path: string): Promise<string> => {
+      const { request } = await import('node:http');
+      return new Promise((resolve, reject) => {
+        const req = request(
+          url + path,
+          { headers: { authorization: `Bearer ${secretKey}`, 'content-length': '0' } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve(text));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    };
+    const path = '/connections/raw-1?provider_config_key=gh-raw';
+    for (const [via, text] of [
+      ['import', JSON.stringify(created.body)],
+      ['fast path', JSON.stringify((await api('GET', path)).body)],
+      ['express', await expressGet(path)],
+    ] as const) {
+      expect([via, text.includes(rt), text.includes('another-rt-987654')]).toEqual([via, false, false]);
+      expect(JSON.parse(text).credentials.raw).toEqual({
+        access_token: 'at-raw',
+        nested: { deeper: { scope: 'repo' } },
+        list: ['keep', {}],
+      });
+    }
+    for (const text of [
+      JSON.stringify((await api('GET', `${path}&refresh_token=true`)).body),
+      await expressGet(`${path}&refresh_token=true`),
+    ]) {
+      const body = JSON.parse(text);
+      expect(body.credentials.refresh_token).toBe(rt);
+      expect(body.credentials.raw.nested.deeper.renew_with).toBe(rt);
+      expect(body.credentials.raw.list[2]).toEqual({ refreshToken: 'another-rt-987654' });
+    }
+  });
+
   it('lists with filters and pages', async () => {
     const { api } = get();
     await api('POST', '/integrations', { provider: 'stripe', unique_key: 'stripe' });

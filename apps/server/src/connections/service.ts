@@ -25,6 +25,7 @@ import {
   type EndUserInput,
   type OrganizationInput,
 } from './endUsers.js';
+import { publicCredentials } from './publicCredentials.js';
 
 /** A refresh problem recorded on a connection. */
 export interface ApiConnectionError {
@@ -330,7 +331,8 @@ export class ConnectionService {
   }
 
   /**
-   * Gets one connection with its credentials; the refresh token is removed unless asked for.
+   * Gets one connection with its credentials; the refresh token is removed unless asked for, at any depth
+   * ({@link publicCredentials}).
    * @throws unknown_connection
    */
   async get(
@@ -362,9 +364,7 @@ export class ConnectionService {
             },
             { force: opts.forceRefresh === true },
           );
-    // `stored` may be shared with concurrent readers of the same refresh: copy before trimming.
-    const credentials = { ...stored };
-    if (!opts.refreshToken && 'refresh_token' in credentials) delete credentials.refresh_token;
+    const credentials = publicCredentials(stored, { includeRefreshToken: opts.refreshToken });
     let lastFetchedAt = r.last_fetched_at === null ? null : toIso(r.last_fetched_at);
     if (opts.touch !== false) {
       lastFetchedAt = nowIso();
