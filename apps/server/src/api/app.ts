@@ -3,6 +3,7 @@ import { FerryError, toEnvelope, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { createAuth } from './auth.js';
+import { cors } from './cors.js';
 import { parseQuery } from './query.js';
 import { requestIdOf } from './requestId.js';
 import type { AuthLocals } from './context.js';
@@ -74,6 +75,9 @@ export function createApp(services: Services, options: AppOptions): Express {
       next();
     });
   }
+
+  // Before every route: decides which requests answer CORS, and refuses every other OPTIONS.
+  app.use(cors);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -25,13 +25,17 @@ const queryString = (v: unknown): string | undefined =>
 
 /**
  * Resolves the caller of an auth route from `Authorization: Bearer <connect session token>`, the
- * `connect_session_token` query parameter, or `public_key` (+ `connection_id`).
+ * `connect_session_token` query parameter, or — where the route still takes it, as Nango's do — the deprecated
+ * `public_key` (+ `connection_id`).
+ * @param options.publicKey whether this route accepts `public_key`; when not, one is refused with
+ *   `missing_connect_session_token` naming the deprecation
  * @throws missing_connect_session_token when none is given, invalid_connect_session_token, unknown_account,
  *   invalid_query_params when `connection_id` comes with a session token
  */
 export async function resolveCaller(
   req: Request,
   deps: { sessions: ConnectSessionService; store: Store },
+  options: { publicKey: boolean },
 ): Promise<Caller> {
   const header = req.headers.authorization;
   const bearer = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
@@ -59,6 +63,12 @@ export async function resolveCaller(
     };
   }
   const publicKey = queryString(q.public_key);
+  if (publicKey && !options.publicKey) {
+    throw new FerryError(
+      'missing_connect_session_token',
+      'A connect session token is required here (Authorization: Bearer <token>); public_key is deprecated and not accepted on this route.',
+    );
+  }
   if (publicKey) {
     const env = await deps.store.db
       .selectFrom('environments')

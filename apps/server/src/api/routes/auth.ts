@@ -1,4 +1,4 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { handleCallback } from '../../auth/callback.js';
 import { resolveCaller, type FlowRequest } from '../../auth/caller.js';
@@ -43,23 +43,6 @@ function queryParams(req: Request): Record<string, unknown> {
   return p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
 }
 
-/** Bearer auth from any origin: these routes use tokens, never cookies, so `*` is safe. */
-function cors(req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('access-control-allow-origin', '*');
-  if (req.method === 'OPTIONS') {
-    res
-      .set({
-        'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-max-age': '600',
-      })
-      .status(204)
-      .end();
-    return;
-  }
-  next();
-}
-
 /** The auth routes: popup flows, their callback and long-poll, and the credential forms. */
 export function authRouter(deps: {
   auth: AuthService;
@@ -69,13 +52,15 @@ export function authRouter(deps: {
 }): Router {
   const { auth } = deps;
   const router = Router();
-  const caller = (req: Request) => resolveCaller(req, deps);
-
-  router.use(['/oauth/flows', '/api-auth', '/auth/unauthenticated', '/oauth2/auth'], cors);
+  // Where the deprecated public key is still accepted: as in Nango, on `GET /oauth/connect/:key` and on the
+  // credential forms (`/api-auth/*`, `/oauth2/auth/*`, `/auth/unauthenticated/*`). `POST /oauth/flows` is Ferry's
+  // own route for `@ferry/frontend`, which only has connect session tokens, so it takes nothing else.
+  const caller = (req: Request) => resolveCaller(req, deps, { publicKey: true });
+  const sessionCaller = (req: Request) => resolveCaller(req, deps, { publicKey: false });
 
   router.post('/oauth/flows', async (req, res) => {
     const body = parse(flowBody, req.body, 'invalid_body');
-    const who = await caller(req);
+    const who = await sessionCaller(req);
     const request: FlowRequest = {
       params: body.params,
       userScopes: body.user_scopes,
