@@ -96,8 +96,8 @@ function readOrCreateKey(dataDir: string): { key: string; generated: boolean } {
 
 /**
  * Reads and validates the configuration from environment variables.
- * In embedded mode (no FERRY_ENCRYPTION_KEY outside production) an encryption key is generated once into the
- * data folder with 0600 permissions.
+ * In embedded mode (SQLite, no FERRY_ENCRYPTION_KEY outside production) an encryption key is generated once into
+ * the data folder with 0600 permissions; with PostgreSQL or NODE_ENV=production the key must be given.
  * @throws ConfigError listing every invalid variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -123,6 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (e.NODE_ENV === 'production') {
       throw new ConfigError(
         'Invalid configuration:\n  FERRY_ENCRYPTION_KEY: required when NODE_ENV=production',
+      );
+    }
+    // A generated key belongs to one process's data folder: processes sharing a PostgreSQL database would each
+    // generate their own and fail to read each other's writes. Never generate (or read a generated) one there.
+    if (database.kind === 'postgres') {
+      throw new ConfigError(
+        'Invalid configuration:\n  FERRY_ENCRYPTION_KEY: required with PostgreSQL — every process sharing the database must use the same key (generate one with `openssl rand -base64 32`); a key is only generated for the embedded SQLite database',
       );
     }
     const created = readOrCreateKey(dataDir);

@@ -6,6 +6,7 @@ import { ConnectSessionService } from './connect/service.js';
 import { ConnectionService } from './connections/service.js';
 import { CredentialRefresher } from './connections/refresh.js';
 import { createEncryptor, type Encryptor } from './crypto/encryption.js';
+import { checkEncryptionKeys } from './crypto/keyCheck.js';
 import { EnvironmentRegistry, ensureEnvironments, type GeneratedKey } from './environments/service.js';
 import { IntegrationService } from './integrations/service.js';
 import type { Logger } from './logger.js';
@@ -43,11 +44,21 @@ export type ServicesConfig = Pick<
   proxy?: Partial<ProxySettings> | undefined;
 };
 
-/** Opens the store (migrating it), seeds the environments and builds the services. */
+/**
+ * Opens the store (migrating it), checks that the encryption keys can read it, seeds the environments and builds
+ * the services.
+ * @throws EncryptionKeyError when the configured keys cannot decrypt what the database holds
+ */
 export async function createServices(config: ServicesConfig, logger: Logger): Promise<Services> {
   const providers = loadProviders(config.providersFile ? { overridesFile: config.providersFile } : {});
   const store = await createStore(config.database);
   const encryptor = createEncryptor(config.encryptionKey, config.previousEncryptionKeys);
+  try {
+    await checkEncryptionKeys(store, encryptor);
+  } catch (err) {
+    await store.destroy();
+    throw err;
+  }
   const generatedKeys = await ensureEnvironments(store, config.secretKey);
   const environments = new EnvironmentRegistry(store);
   const activity = new ActivityLogWriter(store, logger);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createEncryptor } from './encryption.js';
+import { createEncryptor, keyIdOf, keyIdOfCiphertext } from './encryption.js';
 
 const key = () => randomBytes(32).toString('base64');
 
@@ -28,6 +28,15 @@ describe('encryption', () => {
     const after = createEncryptor(key(), [oldKey]);
     expect(after.decrypt(before)).toBe('old secret');
     expect(() => createEncryptor(key()).decrypt(before)).toThrow(/no encryption key/);
+  });
+
+  it('names the key of a ciphertext and the keys it can decrypt with', () => {
+    const oldKey = key();
+    const e = createEncryptor(key(), [oldKey]);
+    const oldId = keyIdOf(Buffer.from(oldKey, 'base64'));
+    expect(e.keyIds).toEqual([e.keyId, oldId]);
+    expect(keyIdOfCiphertext(e.encrypt('x'))).toBe(e.keyId);
+    expect(keyIdOfCiphertext('garbage')).toBeUndefined();
   });
 
   it('refuses a key that is not 32 bytes', () => {

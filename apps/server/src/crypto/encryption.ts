@@ -6,10 +6,18 @@ const VERSION = 'v1';
 export interface Encryptor {
   /** The id of the key used for new ciphertexts. */
   readonly keyId: string;
+  /** The ids of every key that can decrypt: the current one and the previous ones. */
+  readonly keyIds: readonly string[];
   encrypt(plaintext: string): string;
   decrypt(ciphertext: string): string;
   encryptJson(value: unknown): string;
   decryptJson<T>(ciphertext: string): T;
+}
+
+/** The id of the key that made a ciphertext (`v1:<keyId>:…`), or undefined when it is not one. */
+export function keyIdOfCiphertext(ciphertext: string): string | undefined {
+  const [version, id] = ciphertext.split(':', 2);
+  return version === VERSION && id ? id : undefined;
 }
 
 /** The short id of a key: the first 8 hex chars of its sha256. */
@@ -62,6 +70,7 @@ export function createEncryptor(current: string, previous: string[] = []): Encry
 
   return {
     keyId,
+    keyIds: [...keys.keys()],
     encrypt,
     decrypt,
     encryptJson: (value) => encrypt(JSON.stringify(value)),

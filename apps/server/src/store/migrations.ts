@@ -271,6 +271,24 @@ const connectionLookupIndex: Migration = {
   },
 };
 
+/** The key check: one ciphertext made with the current encryption key (see `crypto/keyCheck.ts`). */
+function encryptionKeyCheck(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('encryption_key_check')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('value_enc', 'text', (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('encryption_key_check').ifExists().execute();
+    },
+  };
+}
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
@@ -279,6 +297,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       '0002_auth_flows': authFlows(dialect),
       '0003_integration_proxy_policy': integrationProxyPolicy,
       '0004_connection_lookup_index': connectionLookupIndex,
+      '0005_encryption_key_check': encryptionKeyCheck(dialect),
     }),
   };
 }

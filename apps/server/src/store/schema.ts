@@ -134,6 +134,13 @@ export interface AuthEventsTable {
   created_at: Timestamp;
 }
 
+/** One row (id 1): a ciphertext made with the key the servers write with, so a server with another key refuses to start. */
+export interface EncryptionKeyCheckTable {
+  id: number;
+  value_enc: string;
+  updated_at: Timestamp;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   environments: EnvironmentsTable;
@@ -146,4 +153,5 @@ export interface Database {
   auth_flows: AuthFlowsTable;
   oauth_sessions: OAuthSessionsTable;
   auth_events: AuthEventsTable;
+  encryption_key_check: EncryptionKeyCheckTable;
 }

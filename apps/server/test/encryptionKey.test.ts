@@ -1,0 +1,159 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { keyIdOf } from '../src/crypto/encryption.js';
+import { createLogger } from '../src/logger.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { databases, tempDatabase } from './harness.js';
+import { sharedPostgresSchema, startServerProcess, type ServerProcess } from './processes.js';
+
+const pgUrl = process.env.FERRY_TEST_POSTGRES_URL;
+const newKey = (): string => randomBytes(32).toString('base64');
+const idOf = (key: string): string => keyIdOf(Buffer.from(key, 'base64'));
+
+describe('encryption key at start-up: configuration', () => {
+  it('refuses PostgreSQL without FERRY_ENCRYPTION_KEY, and generates no key file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-key-'));
+    const env = { FERRY_DATA_DIR: dir, FERRY_DATABASE_URL: 'postgres://u@h/db' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/FERRY_ENCRYPTION_KEY: required with PostgreSQL/);
+    expect(existsSync(join(dir, 'encryption.key'))).toBe(false);
+    expect(loadConfig({ ...env, FERRY_ENCRYPTION_KEY: newKey() }).database.kind).toBe('postgres');
+  });
+
+  it('still generates a key for the embedded SQLite database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-key-'));
+    expect(loadConfig({ FERRY_DATA_DIR: dir }).encryptionKeyGenerated).toBe(true);
+    expect(existsSync(join(dir, 'encryption.key'))).toBe(true);
+  });
+});
+
+for (const kind of databases) {
+  describe(`encryption key at start-up: stored data [${kind}]`, () => {
+    const running: RunningServer[] = [];
+    const drops: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const s of running.splice(0)) await s.close();
+    });
+    afterAll(async () => {
+      for (const d of drops) await d();
+    });
+    const database = async () => {
+      const db = await tempDatabase(kind);
+      drops.push(db.drop);
+      return db.options;
+    };
+    const start = async (
+      options: Awaited<ReturnType<typeof database>>,
+      encryptionKey: string,
+      previousEncryptionKeys: string[] = [],
+    ) => {
+      const secretKey = randomUUID();
+      const server = await startServer({
+        database: options,
+        encryptionKey,
+        previousEncryptionKeys,
+        secretKey,
+        serverUrl: 'http://localhost:3003',
+        providersFile: undefined,
+        bodyLimit: '1mb',
+        port: 0,
+        host: '127.0.0.1',
+        logger: createLogger({ level: 'silent' }),
+      });
+      running.push(server);
+      const api = (method: string, path: string, body?: unknown) =>
+        fetch(server.url + path, {
+          method,
+          headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      return { server, api };
+    };
+    const stop = async (server: RunningServer) => {
+      running.splice(running.indexOf(server), 1);
+      await server.close();
+    };
+
+    it('refuses a wrong key over existing data, naming the missing key id; starts with it as a previous key', async () => {
+      const db = await database();
+      const k1 = newKey();
+      const first = await start(db, k1);
+      const created = await first.api('POST', '/integrations', {
+        provider: 'github',
+        unique_key: 'gh',
+        credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'the-client-secret' },
+      });
+      expect(created.status).toBe(200);
+      await stop(first.server);
+
+      const k2 = newKey();
+      const refused = start(db, k2);
+      await expect(refused).rejects.toThrow(`encrypted with key id ${idOf(k1)}`);
+      await expect(refused).rejects.toThrow(/FERRY_PREVIOUS_ENCRYPTION_KEYS/);
+
+      const rotated = await start(db, k2, [k1]);
+      const read = await rotated.api('GET', '/integrations/gh?include=credentials');
+      expect(read.status).toBe(200);
+      expect(
+        ((await read.json()) as { data: { credentials: { client_secret: string } } }).data.credentials,
+      ).toMatchObject({ client_secret: 'the-client-secret' });
+      await stop(rotated.server);
+
+      // After the rotation, a server still on the old key alone is refused: the servers now write with k2.
+      await expect(start(db, k1)).rejects.toThrow(`encrypted with key id ${idOf(k2)}`);
+    });
+
+    it('refuses a second server with another key over a database that holds no secret yet', async () => {
+      const db = await database();
+      const k1 = newKey();
+      await start(db, k1);
+      await expect(start(db, newKey())).rejects.toThrow(`encrypted with key id ${idOf(k1)}`);
+      const same = await start(db, k1);
+      expect((await same.api('GET', '/integrations')).status).toBe(200);
+    });
+  });
+}
+
+describe.skipIf(!pgUrl)('encryption key at start-up: server processes on one PostgreSQL', () => {
+  const processes: ServerProcess[] = [];
+  let shared: Awaited<ReturnType<typeof sharedPostgresSchema>> | undefined;
+  afterAll(async () => {
+    for (const p of processes) await p.stop();
+    await shared?.drop();
+  });
+
+  it('a process without FERRY_ENCRYPTION_KEY refuses to start with a clear message', async () => {
+    expect(process.env.FERRY_ENCRYPTION_KEY).toBeUndefined();
+    shared = await sharedPostgresSchema();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-key-'));
+    await expect(
+      startServerProcess({
+        FERRY_DATABASE_URL: shared.url,
+        FERRY_DATA_DIR: dir,
+        FERRY_SECRET_KEY: randomUUID(),
+      }),
+    ).rejects.toThrow(/FERRY_ENCRYPTION_KEY: required with PostgreSQL/);
+    expect(existsSync(join(dir, 'encryption.key'))).toBe(false);
+  });
+
+  it('a process with another key than the running one refuses to start, naming the key id', async () => {
+    shared ??= await sharedPostgresSchema();
+    const k1 = newKey();
+    const env = { FERRY_DATABASE_URL: shared.url, FERRY_SECRET_KEY: randomUUID() };
+    processes.push(await startServerProcess({ ...env, FERRY_ENCRYPTION_KEY: k1 }));
+    await expect(startServerProcess({ ...env, FERRY_ENCRYPTION_KEY: newKey() })).rejects.toThrow(
+      `encrypted with key id ${idOf(k1)}`,
+    );
+    processes.push(
+      await startServerProcess({
+        ...env,
+        FERRY_ENCRYPTION_KEY: newKey(),
+        FERRY_PREVIOUS_ENCRYPTION_KEYS: k1,
+      }),
+    );
+  });
+});
