@@ -2,9 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { keyIdOf } from '../src/crypto/encryption.js';
+import { ENCRYPTED_COLUMNS } from '../src/crypto/keyCheck.js';
 import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { databases, tempDatabase } from './harness.js';
@@ -105,6 +107,21 @@ for (const kind of databases) {
 
       // After the rotation, a server still on the old key alone is refused: the servers now write with k2.
       await expect(start(db, k1)).rejects.toThrow(`encrypted with key id ${idOf(k2)}`);
+    });
+
+    it('knows every encrypted column of the schema (a new *_enc column must join the check)', async () => {
+      const { server } = await start(await database(), newKey());
+      const { db } = server.services.store;
+      const schema =
+        kind === 'postgres'
+          ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+          : undefined;
+      const encrypted = (await db.introspection.getTables())
+        .filter((t) => t.schema === schema)
+        .flatMap((t) => t.columns.map((c) => `${t.name}.${c.name}`))
+        .filter((c) => c.endsWith('_enc'))
+        .sort();
+      expect(encrypted).toEqual(ENCRYPTED_COLUMNS.map(([t, c]) => `${t}.${c}`).sort());
     });
 
     it('refuses a second server with another key over a database that holds no secret yet', async () => {
