@@ -26,6 +26,9 @@ export const errorCodes = [
   'proxy_timeout',
   'upstream_unreachable',
   'proxy_response_too_large',
+  'invalid_cursor',
+  'unknown_model',
+  'invalid_record',
   'server_error',
 ] as const;
 
@@ -59,6 +62,9 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   proxy_timeout: 504,
   upstream_unreachable: 502,
   proxy_response_too_large: 502,
+  invalid_cursor: 400,
+  unknown_model: 404,
+  invalid_record: 400,
   server_error: 500,
 };
 

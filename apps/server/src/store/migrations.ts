@@ -289,6 +289,60 @@ function encryptionKeyCheck(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * The records store: one feed row per (connection, model) holding the cursor counter, and the records keyed by
+ * (feed, external id) with a unique (feed, cursor) index for the change feed.
+ */
+function records(dialect: Dialect): Migration {
+  const t = types(dialect);
+  const big = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('records_feeds')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) => c.notNull())
+        .addColumn('connection_id', 'integer', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('last_cursor', big, (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addUniqueConstraint('records_feeds_conn_model_unique', ['connection_id', 'model'])
+        .execute();
+      await db.schema
+        .createTable('records')
+        .addColumn('feed_id', 'integer', (c) => c.notNull())
+        .addColumn('external_id', 'text', (c) => c.notNull())
+        .addColumn('cursor', big, (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text')
+        .addColumn('first_seen_at', t.ts, (c) => c.notNull())
+        .addColumn('last_modified_at', t.ts, (c) => c.notNull())
+        .addColumn('last_action', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', t.ts)
+        .addColumn('pruned_at', t.ts)
+        .addColumn('sync_run_id', 'text')
+        .addPrimaryKeyConstraint('records_pk', ['feed_id', 'external_id'])
+        .execute();
+      await db.schema
+        .createIndex('records_feed_cursor')
+        .on('records')
+        .columns(['feed_id', 'cursor'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('records_deleted_at')
+        .on('records')
+        .column('deleted_at')
+        .where(sql.ref('deleted_at'), 'is not', null)
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('records').ifExists().execute();
+      await db.schema.dropTable('records_feeds').ifExists().execute();
+    },
+  };
+}
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
@@ -298,6 +352,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       '0003_integration_proxy_policy': integrationProxyPolicy,
       '0004_connection_lookup_index': connectionLookupIndex,
       '0005_encryption_key_check': encryptionKeyCheck(dialect),
+      '0006_records': records(dialect),
     }),
   };
 }

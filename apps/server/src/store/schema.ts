@@ -141,6 +141,33 @@ export interface EncryptionKeyCheckTable {
   updated_at: Timestamp;
 }
 
+/** One change feed: the records of one model (variant included, `Model::variant`) of one connection. */
+export interface RecordsFeedsTable {
+  id: Generated<number>;
+  environment_id: number;
+  /** The connection's internal id (`connections.id`, never reused); no foreign key: records go in the background. */
+  connection_id: number;
+  model: string;
+  /** The highest cursor given out; bumped in the transaction that writes the changes (the feed's lock). */
+  last_cursor: number;
+  created_at: Timestamp;
+}
+
+/** A record of a feed; `payload` is JSON text (or ciphertext), null once pruned. */
+export interface RecordsTable {
+  feed_id: number;
+  external_id: string;
+  cursor: number;
+  hash: string;
+  payload: string | null;
+  first_seen_at: Timestamp;
+  last_modified_at: Timestamp;
+  last_action: 'ADDED' | 'UPDATED' | 'DELETED';
+  deleted_at: Timestamp | null;
+  pruned_at: Timestamp | null;
+  sync_run_id: string | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   environments: EnvironmentsTable;
@@ -154,4 +181,6 @@ export interface Database {
   oauth_sessions: OAuthSessionsTable;
   auth_events: AuthEventsTable;
   encryption_key_check: EncryptionKeyCheckTable;
+  records_feeds: RecordsFeedsTable;
+  records: RecordsTable;
 }

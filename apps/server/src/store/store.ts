@@ -15,6 +15,11 @@ export interface Store {
   readonly dialect: Dialect;
   /** The pg pool behind Kysely on PostgreSQL, for the few hot queries that run as named statements. */
   readonly pgPool: pg.Pool | undefined;
+  /**
+   * The better-sqlite3 handle behind Kysely on SQLite (statements cached by SQL text), for the records store's
+   * synchronous batches. Use it only inside `db.connection().execute(…)`, which holds Kysely's connection mutex.
+   */
+  readonly sqlite: Database.Database | undefined;
   /** The SQLite database file (`:memory:` for a private in-memory one); undefined on PostgreSQL. */
   readonly sqliteFile: string | undefined;
   destroy(): Promise<void>;
@@ -28,14 +33,14 @@ export type StoreOptions =
 // pg: keep bigint counts as numbers (they are small here) and timestamptz as Date.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-function sqliteDialect(file: string): SqliteDialect {
+function openSqlite(file: string): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new Database(file);
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
-  return new SqliteDialect({ database: cachingSqlite(database) });
+  return cachingSqlite(database);
 }
 
 function postgresPool(opts: { url: string; schema?: string; maxConnections?: number }): pg.Pool {
@@ -53,9 +58,11 @@ function postgresPool(opts: { url: string; schema?: string; maxConnections?: num
 export async function createStore(opts: StoreOptions): Promise<Store> {
   const dialect: Dialect = opts.kind;
   const pgPool = opts.kind === 'postgres' ? postgresPool(opts) : undefined;
+  const sqlite = opts.kind === 'sqlite' ? openSqlite(opts.file) : undefined;
   const db = new Kysely<Schema>({
-    dialect:
-      opts.kind === 'sqlite' ? sqliteDialect(opts.file) : new PostgresDialect({ pool: pgPool as pg.Pool }),
+    dialect: sqlite
+      ? new SqliteDialect({ database: sqlite })
+      : new PostgresDialect({ pool: pgPool as pg.Pool }),
   });
   try {
     if (opts.kind === 'postgres' && opts.schema) {
@@ -90,6 +97,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     db,
     dialect,
     pgPool,
+    sqlite,
     sqliteFile: opts.kind === 'sqlite' ? opts.file : undefined,
     destroy: () => db.destroy(),
   };
