@@ -51,6 +51,8 @@ const envSchema = z.object({
   FERRY_PROXY_MAX_RETRIES: z.coerce.number().int().min(0).max(100).optional(),
   FERRY_PROXY_MAX_WAIT_MS: z.coerce.number().int().min(0).optional(),
   FERRY_PROXY_BASE_URL_OVERRIDE: z.enum(['same-host', 'any', 'off']).optional(),
+  FERRY_RECORDS_ENCRYPTION: z.enum(['true', 'false']).default('false'),
+  FERRY_RECORDS_DELETED_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
 });
 
 /** Validated server configuration. */
@@ -71,6 +73,8 @@ export interface Config {
   bodyLimit: string;
   /** Proxy settings (`FERRY_PROXY_*`). */
   proxy: ProxySettings;
+  /** Records settings (`FERRY_RECORDS_*`). */
+  records: { encryption: boolean; deletedRetentionDays: number };
 }
 
 /** A configuration problem, printed readably at start-up. */
@@ -158,6 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRetries: e.FERRY_PROXY_MAX_RETRIES ?? defaultProxySettings.maxRetries,
       maxWaitMs: e.FERRY_PROXY_MAX_WAIT_MS ?? defaultProxySettings.maxWaitMs,
       baseUrlOverride: e.FERRY_PROXY_BASE_URL_OVERRIDE ?? defaultProxySettings.baseUrlOverride,
+    },
+    records: {
+      encryption: e.FERRY_RECORDS_ENCRYPTION === 'true',
+      deletedRetentionDays: e.FERRY_RECORDS_DELETED_RETENTION_DAYS,
     },
   };
 }

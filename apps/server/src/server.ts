@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createProxyHandler, isProxyPath } from './proxy/http.js';
 import type { ProxySettings } from './proxy/settings.js';
-import { createServices, type Services } from './services.js';
+import { createServices, type RecordsSettings, type Services } from './services.js';
 
 /** A running Ferry server. */
 export interface RunningServer {
@@ -32,6 +32,8 @@ export type StartOptions = Pick<
   observeResponses?: ResponseObserver | undefined;
   /** Proxy settings; defaults for those not given. */
   proxy?: Partial<ProxySettings> | undefined;
+  /** Records settings; defaults for those not given. */
+  records?: Partial<RecordsSettings> | undefined;
   /** Interval of the background refresh sweep; off when unset. */
   refreshSweepMs?: number | undefined;
 };

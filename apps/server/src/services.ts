@@ -14,6 +14,8 @@ import { ActivityLogService } from './logs/service.js';
 import { ActivityLogWriter } from './logs/writer.js';
 import { ProxyEngine } from './proxy/engine.js';
 import { defaultProxySettings, type ProxySettings } from './proxy/settings.js';
+import { RecordsJanitor } from './records/janitor.js';
+import { RecordsService } from './records/service.js';
 import { createStore, type Store, type StoreOptions } from './store/store.js';
 
 /** Every service of the server, wired together. */
@@ -31,6 +33,10 @@ export interface Services {
   logs: ActivityLogService;
   /** The proxy engine behind `/proxy` and scripts' `nango.proxy`. */
   proxy: ProxyEngine;
+  /** The records store behind `GET /records` and scripts' `batchSave` & co. */
+  records: RecordsService;
+  /** Prunes deleted records past retention and drops the records of deleted connections, in the background. */
+  recordsJanitor: RecordsJanitor;
   /** Secret keys generated during this start, to show once. */
   generatedKeys: GeneratedKey[];
   close(): Promise<void>;
@@ -42,6 +48,24 @@ export type ServicesConfig = Pick<
 > & {
   database: StoreOptions;
   proxy?: Partial<ProxySettings> | undefined;
+  /** Records settings (`FERRY_RECORDS_*`); defaults for those not given. */
+  records?: Partial<RecordsSettings> | undefined;
+};
+
+/** Records settings. */
+export interface RecordsSettings {
+  /** Encrypt record payloads at rest (`FERRY_RECORDS_ENCRYPTION`, default false). */
+  encryption: boolean;
+  /** Records deleted longer ago than this are removed (`FERRY_RECORDS_DELETED_RETENTION_DAYS`, default 30). */
+  deletedRetentionDays: number;
+  /** How often the retention job runs; 0 turns it off (default one hour). */
+  janitorIntervalMs: number;
+}
+
+const defaultRecordsSettings: RecordsSettings = {
+  encryption: false,
+  deletedRetentionDays: 30,
+  janitorIntervalMs: 3_600_000,
 };
 
 /**
@@ -75,9 +99,19 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     activity,
     serverUrl: config.serverUrl,
   });
+  const recordsSettings = { ...defaultRecordsSettings, ...config.records };
+  const records = new RecordsService({ store, encryptor, encrypt: recordsSettings.encryption });
+  const recordsJanitor = new RecordsJanitor({
+    records,
+    logger,
+    deletedRetentionDays: recordsSettings.deletedRetentionDays,
+  });
+  integrations.onDeleted(() => recordsJanitor.kick());
   const connections = new ConnectionService({ store, encryptor, integrations, activity, refresher });
+  connections.onDeleted(() => recordsJanitor.kick());
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
+  if (recordsSettings.janitorIntervalMs > 0) recordsJanitor.start(recordsSettings.janitorIntervalMs);
   const proxy = new ProxyEngine(
     { connections, integrations, providers, activity },
     { ...defaultProxySettings, ...config.proxy },
@@ -95,9 +129,12 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     activity,
     logs,
     proxy,
+    records,
+    recordsJanitor,
     generatedKeys,
     async close() {
       refresher.stopSweep();
+      await recordsJanitor.stop();
       await proxy.close();
       await connections.flush();
       await activity.close();

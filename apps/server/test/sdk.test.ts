@@ -49,6 +49,35 @@ describeEachDatabase('@ferry/node against the real server', (get) => {
     await ferry.deleteIntegration('gh');
   });
 
+  it('lists and prunes records', async () => {
+    await ferry.createIntegration({ provider: 'github', unique_key: 'rec' });
+    await ferry.createConnection({
+      provider_config_key: 'rec',
+      connection_id: 'rc',
+      credentials: { type: 'OAUTH2', access_token: 'at' },
+    });
+    const svc = get().server.services.records;
+    const env = get().server.services.environments.cachedBySecretKey(get().secretKey)!;
+    const ref = await svc.connection(env.id, 'rec', 'rc');
+    await svc.save(await svc.feed(ref, 'Item', true), 'Item', [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
+    const base = { providerConfigKey: 'rec', connectionId: 'rc', model: 'Item' };
+    const page = await ferry.listRecords<{ name: string }>({ ...base, limit: 1 });
+    expect(page.records[0]).toMatchObject({ id: '1', name: 'a', _nango_metadata: { last_action: 'ADDED' } });
+    const next = await ferry.listRecords({ ...base, cursor: page.next_cursor });
+    expect(next).toMatchObject({ records: [{ id: '2' }], next_cursor: null });
+    expect((await ferry.listRecords({ ...base, ids: ['2'], filter: 'added' })).records).toHaveLength(1);
+    const until = page.records[0]!._nango_metadata.cursor;
+    expect(await ferry.pruneRecords({ ...base, untilCursor: until })).toEqual({ count: 1, has_more: false });
+    await expect(ferry.listRecords({ ...base, cursor: 'nope' })).rejects.toMatchObject({
+      code: 'invalid_cursor',
+      status: 400,
+    });
+    await ferry.deleteIntegration('rec');
+  });
+
   it('throws FerryError with the server code', async () => {
     const err = await ferry.getConnection('gh', 'missing').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FerryError);
@@ -118,6 +147,61 @@ describeEachDatabase('@nangohq/node@0.71.10 against the real server, unmodified'
     expect(deleted.data).toEqual({ success: true });
     await expect(nango.getConnection('github', 'conn-1')).rejects.toMatchObject({
       response: { status: 404, data: { error: { code: 'unknown_connection' } } },
+    });
+  });
+
+  it('lists and prunes records with listRecords / pruneRecords', async () => {
+    await nango.createIntegration({ provider: 'github', unique_key: 'records' });
+    const res = await fetch(`${get().url}/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${get().secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        provider_config_key: 'records',
+        connection_id: 'conn-r',
+        credentials: { type: 'OAUTH2', access_token: 'x' },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const svc = get().server.services.records;
+    const env = get().server.services.environments.cachedBySecretKey(get().secretKey)!;
+    const ref = await svc.connection(env.id, 'records', 'conn-r');
+    const feed = await svc.feed(ref, 'Ticket', true);
+    await svc.save(
+      feed,
+      'Ticket',
+      Array.from({ length: 5 }, (_, i) => ({ id: i + 1, subject: `t${i + 1}` })),
+    );
+    await svc.delete(feed, 'Ticket', [{ id: 5 }]);
+    const v2 = await svc.feed(ref, 'Ticket::v2', true);
+    await svc.save(v2, 'Ticket::v2', [{ id: 'x', subject: 'variant' }]);
+
+    const base = { providerConfigKey: 'records', connectionId: 'conn-r', model: 'Ticket' };
+    const first = await nango.listRecords<{ subject: string }>({ ...base, limit: 2 });
+    expect(first.records.map((r) => r.id)).toEqual(['1', '2']);
+    expect(first.records[0]).toMatchObject({
+      subject: 't1',
+      _nango_metadata: { last_action: 'ADDED', deleted_at: null, pruned_at: null },
+    });
+    expect(first.next_cursor).toEqual(expect.any(String));
+    const rest = await nango.listRecords({ ...base, cursor: first.next_cursor! });
+    expect(rest.records.map((r) => r.id)).toEqual(['3', '4', '5']);
+    expect(rest.next_cursor).toBeNull();
+    const deleted = await nango.listRecords({ ...base, filter: 'deleted' });
+    expect(deleted.records.map((r) => r._nango_metadata.last_action)).toEqual(['DELETED']);
+    const some = await nango.listRecords({
+      ...base,
+      ids: ['2', '4'],
+      modifiedAfter: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expect(some.records.map((r) => r.id)).toEqual(['2', '4']);
+    const variant = await nango.listRecords({ ...base, variant: 'v2' });
+    expect(variant.records).toMatchObject([{ id: 'x', subject: 'variant' }]);
+
+    const pruned = await nango.pruneRecords({ ...base, untilCursor: first.next_cursor!, limit: 10 });
+    expect(pruned).toEqual({ count: 2, has_more: false });
+
+    await expect(nango.listRecords({ ...base, cursor: 'garbage' })).rejects.toMatchObject({
+      response: { status: 400, data: { error: { code: 'invalid_cursor' } } },
     });
   });
 });

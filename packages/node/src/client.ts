@@ -320,6 +320,59 @@ export class Ferry {
   }
 
   /**
+   * `GET /records/`: one page of a connection's records of `model`, in the order they last changed (as
+   * `@nangohq/node`'s `listRecords`). Follow `next_cursor` until it is null.
+   * @throws FerryError `invalid_cursor` (400), `unknown_connection`, `unknown_provider_config`, `unknown_model` (404).
+   */
+  async listRecords<R extends object = Record<string, unknown>>(
+    config: T.ListRecordsRequestConfig,
+  ): Promise<T.RecordsPage<R>> {
+    assertObject('config', config);
+    assertString('providerConfigKey', config.providerConfigKey);
+    assertString('connectionId', config.connectionId);
+    assertString('model', config.model);
+    const since = config.modifiedAfter ?? config.delta;
+    return this.#send({
+      method: 'GET',
+      path: '/records/',
+      headers: { 'Connection-Id': config.connectionId, 'Provider-Config-Key': config.providerConfigKey },
+      query: {
+        model: config.model,
+        variant: config.variant,
+        modified_after: since instanceof Date ? since.toISOString() : since,
+        limit: config.limit,
+        filter: config.filter,
+        cursor: config.cursor ?? undefined,
+        ids: config.ids,
+      },
+    });
+  }
+
+  /**
+   * `PATCH /records/prune`: empties the payloads of records up to `untilCursor` (at most `limit`); the records keep
+   * their id and metadata. Call again while `has_more`.
+   * @throws FerryError `invalid_cursor` (400), `unknown_connection`, `unknown_model` (404).
+   */
+  async pruneRecords(config: T.PruneRecordsRequestConfig): Promise<T.PruneRecordsResult> {
+    assertObject('config', config);
+    assertString('providerConfigKey', config.providerConfigKey);
+    assertString('connectionId', config.connectionId);
+    assertString('model', config.model);
+    assertString('untilCursor', config.untilCursor);
+    return this.#send({
+      method: 'PATCH',
+      path: '/records/prune',
+      headers: { 'Connection-Id': config.connectionId, 'Provider-Config-Key': config.providerConfigKey },
+      body: {
+        model: config.model,
+        until_cursor: config.untilCursor,
+        limit: config.limit,
+        variant: config.variant,
+      },
+    });
+  }
+
+  /**
    * `ANY /proxy/{endpoint}`: sends a request to the connection's provider with its credentials (auth,
    * retries and rate-limit waits on the server). Resolves with the provider's answer for any status.
    * @throws FerryError when Ferry itself fails the request (`unknown_connection`, `invalid_credentials`,

@@ -515,10 +515,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a connection's records of one model, as a change feed
+         * @description Records in the order they last changed, `limit` per page. `next_cursor` is the cursor of the page's last
+         *     record, or null on the last page; each record's `_nango_metadata.cursor` resumes after that record, so a
+         *     reader can follow the feed by keeping the last cursor it saw. Records changed while you page come again
+         *     later. `GET /records/` (trailing slash, as `@nangohq/node` sends it) is the same route.
+         */
+        get: operations["listRecords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/records/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Empty the payloads of records up to a cursor
+         * @description Pruned records keep their id and `_nango_metadata` (with `pruned_at`) but lose their payload. At most
+         *     `limit` records per call; call again while `has_more`.
+         */
+        patch: operations["pruneRecords"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RecordMetadata: {
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: date-time */
+            last_modified_at: string;
+            /** @enum {string} */
+            last_action: "ADDED" | "UPDATED" | "DELETED";
+            /** Format: date-time */
+            deleted_at: string | null;
+            /** Format: date-time */
+            pruned_at: string | null;
+            /** @description Resumes the feed after this record. */
+            cursor: string;
+        };
+        /** @description The record as the sync saved it (its `id` as a string), plus `_nango_metadata`; only `id` once pruned. */
+        SyncRecord: {
+            id: string;
+            _nango_metadata: components["schemas"]["RecordMetadata"];
+        } & {
+            [key: string]: unknown;
+        };
+        RecordsPage: {
+            records: components["schemas"]["SyncRecord"][];
+            next_cursor: string | null;
+        };
+        PruneRecordsBody: {
+            model: string;
+            variant?: string;
+            /** @description Records up to and including this cursor are pruned. */
+            until_cursor: string;
+            /** @default 1000 */
+            limit: number;
+        };
+        PruneRecordsResult: {
+            count: number;
+            has_more: boolean;
+        };
         Error: {
             error: {
                 /** @description A stable machine-readable code, e.g. `invalid_body` or `unknown_connection`. */
@@ -1162,6 +1243,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `invalid_query_params`, `invalid_headers`, `invalid_body`, or `invalid_cursor` (a cursor this server did not give out, or one of another connection or model). */
+        RecordsBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `unknown_provider_config`, `unknown_connection`, or `unknown_model` (no record of that model was ever stored for the connection). */
+        RecordsNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `server_error`: a bug or an unavailable database; never caused by bad input. */
         ServerError: {
             headers: {
@@ -1185,6 +1284,8 @@ export interface components {
         OperationIdPath: string;
         Limit500: number;
         Limit1000: number;
+        ConnectionIdHeader: string;
+        ProviderConfigKeyHeader: string;
         /** @description The `next_cursor` of the previous page. */
         Cursor: string;
     };
@@ -2381,6 +2482,84 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    listRecords: {
+        parameters: {
+            query: {
+                model: string;
+                /** @description The sync variant (`base` when absent). */
+                variant?: string;
+                /** @description A cursor from a previous page (`next_cursor` or a record's `_nango_metadata.cursor`). */
+                cursor?: string;
+                limit?: number;
+                /** @description Only records changed after this time (ISO 8601). */
+                modified_after?: string;
+                /**
+                 * @deprecated
+                 * @description The old name of `modified_after`.
+                 */
+                delta?: string;
+                /** @description `added`, `updated`, `deleted`, or two of them joined by a comma (any case). */
+                filter?: string;
+                /** @description Only these record ids (repeat the parameter; at most 100). */
+                ids?: string[];
+            };
+            header: {
+                "Connection-Id": components["parameters"]["ConnectionIdHeader"];
+                "Provider-Config-Key": components["parameters"]["ProviderConfigKeyHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of records. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordsPage"];
+                };
+            };
+            400: components["responses"]["RecordsBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["RecordsNotFound"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    pruneRecords: {
+        parameters: {
+            query?: never;
+            header: {
+                "Connection-Id": components["parameters"]["ConnectionIdHeader"];
+                "Provider-Config-Key": components["parameters"]["ProviderConfigKeyHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneRecordsBody"];
+            };
+        };
+        responses: {
+            /** @description How many records were pruned, and whether more remain up to the cursor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PruneRecordsResult"];
+                };
+            };
+            400: components["responses"]["RecordsBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["RecordsNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["ServerError"];
         };
     };

@@ -17,6 +17,8 @@ export interface ApiRequest {
   readonly body?: unknown;
   /** The bearer token: the secret key, or a connect session token. */
   readonly token: string;
+  /** Extra request headers (e.g. `Connection-Id`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A request sent as is (the proxy): any method, headers and body; the response is not decoded. */
@@ -88,6 +90,7 @@ export function createTransport(options: TransportOptions): Transport {
 
   async function send(request: ApiRequest): Promise<unknown> {
     const headers: Record<string, string> = {
+      ...request.headers,
       accept: 'application/json',
       authorization: `Bearer ${request.token}`,
       'user-agent': USER_AGENT,

@@ -88,3 +88,48 @@ export interface OAuth1Token {
  * the whole credentials object for every other type (as Nango's SDK does).
  */
 export type Token = string | OAuth1Token | Exclude<Credentials, { type: 'OAUTH2' } | { type: 'OAUTH1' }>;
+
+/** One record of `listRecords`: the stored record (your type `R`) with its `_nango_metadata`. */
+export type SyncRecord<R extends object = Record<string, unknown>> = R & {
+  id: string;
+  _nango_metadata: Schemas['RecordMetadata'];
+};
+/** The answer of `listRecords`. */
+export interface RecordsPage<R extends object = Record<string, unknown>> {
+  records: SyncRecord<R>[];
+  next_cursor: string | null;
+}
+/** Which changes `listRecords` returns: `added`, `updated`, `deleted`, or two joined by a comma (any case). */
+export type RecordsFilter = string;
+
+/** Arguments of `listRecords` (the same as `@nangohq/node`'s). */
+export interface ListRecordsRequestConfig {
+  readonly providerConfigKey: string;
+  readonly connectionId: string;
+  readonly model: string;
+  readonly variant?: string | undefined;
+  /** Only records changed after this time (ISO 8601 string or Date). */
+  readonly modifiedAfter?: string | Date | undefined;
+  /** @deprecated use `modifiedAfter` */
+  readonly delta?: string | Date | undefined;
+  /** Page size, 1–10,000 (default 100). */
+  readonly limit?: number | undefined;
+  readonly filter?: RecordsFilter | undefined;
+  /** The `next_cursor` of the previous page, or a record's `_nango_metadata.cursor`. */
+  readonly cursor?: string | null | undefined;
+  /** Only these record ids (at most 100). */
+  readonly ids?: readonly string[] | undefined;
+}
+
+/** Arguments of `pruneRecords` (the same as `@nangohq/node`'s). */
+export interface PruneRecordsRequestConfig {
+  readonly providerConfigKey: string;
+  readonly connectionId: string;
+  readonly model: string;
+  /** Records up to and including this cursor lose their payload. */
+  readonly untilCursor: string;
+  readonly limit?: number | undefined;
+  readonly variant?: string | undefined;
+}
+/** The answer of `pruneRecords`. */
+export type PruneRecordsResult = Schemas['PruneRecordsResult'];

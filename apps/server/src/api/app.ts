@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { createAuth } from './auth.js';
 import { cors } from './cors.js';
+import type { JsonTextLocals } from './jsonText.js';
 import { parseQuery } from './query.js';
 import { requestIdOf } from './requestId.js';
 import type { AuthLocals } from './context.js';
@@ -13,6 +14,7 @@ import { connectionsRouter } from './routes/connections.js';
 import { integrationsRouter } from './routes/integrations.js';
 import { logsRouter } from './routes/logs.js';
 import { providersRouter } from './routes/providers.js';
+import { recordsRouter } from './routes/records.js';
 
 /** Sees every JSON response the app sends (tests use it to check responses against the OpenAPI contract). */
 export type ResponseObserver = (entry: {
@@ -62,7 +64,7 @@ export function createApp(services: Services, options: AppOptions): Express {
     const observe = options.observeResponses;
     app.use((req: Request, res: Response, next: NextFunction) => {
       const json = res.json.bind(res);
-      res.json = (body: unknown) => {
+      const seen = (body: unknown): void =>
         observe({
           method: req.method,
           route: (req.route as { path?: string } | undefined)?.path,
@@ -70,8 +72,11 @@ export function createApp(services: Services, options: AppOptions): Express {
           status: res.statusCode,
           body,
         });
+      res.json = (body: unknown) => {
+        seen(body);
         return json(body);
       };
+      (res.locals as JsonTextLocals).observeJsonText = (text) => seen(JSON.parse(text));
       next();
     });
   }
@@ -97,6 +102,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(connectionsRouter({ connections: services.connections, auth }));
   app.use(connectRouter({ sessions: services.connectSessions, auth }));
   app.use(logsRouter({ logs: services.logs, auth }));
+  app.use(recordsRouter({ records: services.records, auth }));
   app.use(
     authRouter({
       auth: services.auth,

@@ -128,6 +128,7 @@ export class ConnectionService {
   readonly #lastFetched: LastFetchedTracker;
   readonly #plain = new Map<string, StoredCredentials>();
   readonly #refresher: CredentialRefresher;
+  readonly #deleted: (() => void)[] = [];
   readonly #findOne: (
     environmentId: number,
     connectionId: string,
@@ -177,6 +178,11 @@ export class ConnectionService {
     if (this.#plain.size >= 500) this.#plain.delete(this.#plain.keys().next().value as string);
     this.#plain.set(ciphertext, value);
     return value;
+  }
+
+  /** Calls `listener` after a connection was deleted (its records are then removed in the background). */
+  onDeleted(listener: () => void): void {
+    this.#deleted.push(listener);
   }
 
   /** Writes pending last-fetched times (on shutdown). */
@@ -418,6 +424,7 @@ export class ConnectionService {
   async delete(environmentId: number, connectionId: string, providerConfigKey: string): Promise<void> {
     const id = await this.#requireId(environmentId, connectionId, providerConfigKey);
     await this.#store.db.deleteFrom('connections').where('id', '=', id).execute();
+    for (const listener of this.#deleted) listener();
     const op = this.#activity.start({
       environmentId,
       kind: 'admin',

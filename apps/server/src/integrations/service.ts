@@ -77,6 +77,7 @@ function duplicateOr(err: unknown, uniqueKey: unknown): unknown {
 
 /** Integrations: one provider configured with its OAuth app credentials, per environment. */
 export class IntegrationService {
+  readonly #deleted: (() => void)[] = [];
   readonly #store: Store;
   readonly #encryptor: Encryptor;
   readonly #providers: ProviderCatalog;
@@ -261,5 +262,11 @@ export class IntegrationService {
       .executeTakeFirst();
     if (Number(res.numDeletedRows) === 0)
       throw new FerryError('not_found', `Integration "${uniqueKey}" does not exist.`);
+    for (const listener of this.#deleted) listener();
+  }
+
+  /** Calls `listener` after an integration (and so its connections) was deleted. */
+  onDeleted(listener: () => void): void {
+    this.#deleted.push(listener);
   }
 }
