@@ -64,7 +64,12 @@ export async function verifyCredentials(input: {
     }
     for (const [k, val] of Object.entries(query)) url.searchParams.set(k, val);
     try {
-      const res = await input.http.request(url.href, { method: v.method, headers, body, timeoutMs: TIMEOUT_MS });
+      const res = await input.http.request(url.href, {
+        method: v.method,
+        headers,
+        body,
+        timeoutMs: TIMEOUT_MS,
+      });
       if (res.status >= 200 && res.status < 300) return;
       lastStatus = res.status;
       last = `HTTP ${res.status} from ${url.host}${url.pathname}`;
@@ -72,7 +77,7 @@ export async function verifyCredentials(input: {
       // The same words for a refused address, a closed port and a timeout: no port scanning through here.
       if (!(err instanceof OutboundUnreachableError)) throw err;
       lastStatus = null;
-      last = err.message;
+      last = 'the provider could not be reached';
     }
   }
   throw new FerryError('connection_test_failed', `The provider did not accept the credentials: ${last}.`, {

@@ -27,7 +27,10 @@ export const IPV4_NOT_GLOBAL: readonly (readonly [cidr: string, name: string])[]
   ['127.0.0.0/8', 'Loopback (RFC 1122)'],
   ['169.254.0.0/16', 'Link Local (RFC 3927), cloud metadata 169.254.169.254'],
   ['172.16.0.0/12', 'Private-Use (RFC 1918)'],
-  ['192.0.0.0/24', 'IETF Protocol Assignments (RFC 6890), with 192.0.0.0/29, 192.0.0.8/32, 192.0.0.170-171/32'],
+  [
+    '192.0.0.0/24',
+    'IETF Protocol Assignments (RFC 6890), with 192.0.0.0/29, 192.0.0.8/32, 192.0.0.170-171/32',
+  ],
   ['192.0.2.0/24', 'Documentation, TEST-NET-1 (RFC 5737)'],
   ['192.88.99.2/32', '6a44-relay anycast address (RFC 6751)'],
   ['192.168.0.0/16', 'Private-Use (RFC 1918)'],

@@ -21,10 +21,10 @@ export interface OutboundSettings {
  */
 export class OutboundUnreachableError extends Error {
   override readonly name = 'OutboundUnreachableError';
-  /** `host:port` of the URL, as the caller gave it. */
+  /** `host:port` of the URL, for the server log (not in the message: a URL may carry user input). */
   readonly host: string;
   constructor(host: string, options: { cause: unknown }) {
-    super(`${host || 'the host'} could not be reached`, options);
+    super('the host could not be reached', options);
     this.host = host;
   }
 }
