@@ -86,7 +86,7 @@ export async function startTestServer(
     providersFile?: string;
     /**
      * Proxy settings. `allowPrivateNetworks` (which governs every outbound request: proxy, verification,
-     * token endpoints) defaults to `['127.0.0.1']`, where the suite's fake providers and OAuth servers run;
+     * token endpoints) defaults to `['127.0.0.0/8']`: loopback, where the suite's fake providers and OAuth servers run;
      * the SSRF tests pass their own.
      */
     proxy?: Partial<ProxySettings>;
@@ -114,7 +114,7 @@ export async function startTestServer(
     secretKey,
     serverUrl: extra.publicUrl ? `http://127.0.0.1:${port}` : 'http://localhost:3003',
     providersFile: extra.providersFile,
-    proxy: { allowPrivateNetworks: ['127.0.0.1'], ...extra.proxy },
+    proxy: { allowPrivateNetworks: ['127.0.0.0/8'], ...extra.proxy },
     bodyLimit: '1mb',
     port,
     host: '127.0.0.1',
