@@ -69,6 +69,7 @@ export async function verifyCredentials(input: {
         headers,
         body,
         timeoutMs: TIMEOUT_MS,
+        discardBody: true,
       });
       if (res.status >= 200 && res.status < 300) return;
       lastStatus = res.status;

@@ -36,6 +36,8 @@ export interface OutboundRequest {
   body?: string | undefined;
   /** Time allowed for the response head, and then between body chunks. */
   timeoutMs: number;
+  /** Only the status matters: the body is discarded unread (`text` is empty). */
+  discardBody?: boolean | undefined;
 }
 
 function reasonOf(err: unknown): string {
@@ -90,6 +92,10 @@ export class Outbound {
         headersTimeout: init.timeoutMs,
         bodyTimeout: init.timeoutMs,
       });
+      if (init.discardBody) {
+        await res.body.dump();
+        return { status: res.statusCode, text: '' };
+      }
       return { status: res.statusCode, text: await res.body.text() };
     } catch (err) {
       const host = target?.host ?? '';
