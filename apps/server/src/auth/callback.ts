@@ -142,7 +142,12 @@ async function complete(
     if (!str(q.installation_id))
       throw new CallbackError('callback_err', 'The provider sent no installation_id.');
     config.installation_id = str(q.installation_id);
-    credentials = await mintCredentials({ provider, integrationCredentials: c, connectionConfig: config });
+    credentials = await mintCredentials({
+      http: auth.http,
+      provider,
+      integrationCredentials: c,
+      connectionConfig: config,
+    });
   } else if (session.authMode === 'OAUTH1') {
     const token = str(q.oauth_token);
     const verifier = str(q.oauth_verifier);
@@ -150,6 +155,7 @@ async function complete(
       throw new CallbackError('callback_err', 'The provider sent no oauth_token and oauth_verifier.');
     }
     credentials = await oauth1AccessToken({
+      http: auth.http,
       provider,
       consumerKey: c.client_id,
       consumerSecret: c.client_secret,
@@ -164,6 +170,7 @@ async function complete(
     if (!c || c.type === 'APP')
       throw new CallbackError('missing_client_credentials', 'The integration has no client id and secret.');
     const exchanged = await exchangeCode({
+      http: auth.http,
       provider,
       clientId: c.client_id,
       clientSecret: c.client_secret,

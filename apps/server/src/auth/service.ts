@@ -4,6 +4,7 @@ import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError, toFerryError } from '../errors.js';
 import type { Integration, IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
+import type { Outbound } from '../outbound/client.js';
 import type { Store } from '../store/store.js';
 import { flowContextFor, type Caller, type FlowRequest } from './caller.js';
 import { ConnectionWriter } from './connectionWriter.js';
@@ -34,6 +35,8 @@ export interface AuthDeps {
   integrations: IntegrationService;
   activity: ActivityLogWriter;
   serverUrl: string;
+  /** The server's outbound requests (verification, token and OAuth 1 endpoints). */
+  outbound: Outbound;
 }
 
 /** The auth flows: browser popups (OAuth 2, OAuth 1, GitHub App) and the credential forms (API key, basic, none, client credentials). */
@@ -48,6 +51,11 @@ export class AuthService {
     this.flows = new FlowStore(deps.store);
     this.oauthSessions = new OAuthSessionStore(deps);
     this.writer = new ConnectionWriter(deps);
+  }
+
+  /** The server's outbound requests, for the callback's token exchanges. */
+  get http(): Outbound {
+    return this.#deps.outbound;
   }
 
   /** The callback URL providers send the user back to. */
@@ -163,6 +171,7 @@ export class AuthService {
       callback.searchParams.set('state', state);
       const r = await this.#asTokenErr(() =>
         oauth1RequestToken({
+          http: this.#deps.outbound,
           provider,
           consumerKey: c.client_id,
           consumerSecret: c.client_secret,
@@ -251,6 +260,7 @@ export class AuthService {
         : undefined;
       return this.#asTokenErr(() =>
         mintCredentials({
+          http: this.#deps.outbound,
           provider,
           integrationCredentials: integration.credentials,
           connectionConfig: context.connectionConfig,
@@ -258,7 +268,14 @@ export class AuthService {
         }),
       );
     }
-    if (credentials.type !== 'NONE') await verifyCredentials(provider, credentials, context.connectionConfig);
+    if (credentials.type !== 'NONE') {
+      await verifyCredentials({
+        http: this.#deps.outbound,
+        provider,
+        credentials,
+        connectionConfig: context.connectionConfig,
+      });
+    }
     return credentials;
   }
 
