@@ -1,11 +1,33 @@
 import type { z } from 'zod';
 import { FerryError, type ErrorCode, type FieldError } from '../errors.js';
 
+/** Deepest nesting of objects and arrays accepted in a JSON body (`{"a":{}}` is depth 2). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Most values one query parameter may carry (`tags[a]=…&tags[b]=…`, `include=a&include=b`). */
+export const MAX_FILTER_VALUES = 100;
+
 /** Turns zod issues into the envelope's `errors` list. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues
     .slice(0, 20)
     .map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }));
+}
+
+function whereOf(code: ErrorCode): string {
+  return code === 'invalid_body'
+    ? 'body'
+    : code === 'invalid_query_params'
+      ? 'query parameters'
+      : code === 'invalid_headers'
+        ? 'headers'
+        : 'URL';
+}
+
+function invalid(code: ErrorCode, path: string, message: string): FerryError {
+  return new FerryError(code, `Invalid ${whereOf(code)}. ${path ? `${path}: ` : ''}${message}`, {
+    errors: [{ path, message }],
+  });
 }
 
 /**
@@ -16,15 +38,71 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, code: Erro
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = fieldErrors(result.error);
-  const where =
-    code === 'invalid_body'
-      ? 'body'
-      : code === 'invalid_query_params'
-        ? 'query parameters'
-        : code === 'invalid_headers'
-          ? 'headers'
-          : 'URL';
   const first = errors[0];
   const detail = first ? ` ${first.path ? `${first.path}: ` : ''}${first.message}` : '';
-  throw new FerryError(code, `Invalid ${where}.${detail}`, { errors });
+  throw new FerryError(code, `Invalid ${whereOf(code)}.${detail}`, { errors });
+}
+
+/**
+ * Checks a parsed request value (a JSON body or a parsed query) without recursion, so that no depth of nesting
+ * can overflow the stack: nesting at most `maxDepth`, no NUL (U+0000) in any string or key — PostgreSQL text and
+ * jsonb cannot store it while SQLite can, so it is refused before either sees it — and, when `maxValues` is given,
+ * at most that many values in any array or object below the top level.
+ * @param value - The parsed value.
+ * @param options - `code` for the error, `maxDepth`, optional `maxValues` per parameter.
+ * @throws FerryError with `code` and the path of the first offending field.
+ */
+export function checkInputValue(
+  value: unknown,
+  options: { code: ErrorCode; maxDepth: number; maxValues?: number },
+): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw invalid(options.code, '', 'contains a NUL character (U+0000).');
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const stack: { value: object; path: string[]; depth: number }[] = [{ value, path: [], depth: 1 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const name = item.path.join('.');
+    if (item.depth > options.maxDepth) {
+      throw invalid(options.code, name, `is nested deeper than ${options.maxDepth} levels.`);
+    }
+    const entries = Object.entries(item.value) as [string, unknown][];
+    if (options.maxValues !== undefined && item.depth > 1 && entries.length > options.maxValues) {
+      throw invalid(options.code, name, `has more than ${options.maxValues} values.`);
+    }
+    for (const [key, child] of entries) {
+      const path = [...item.path, key];
+      if (key.includes('\u0000')) {
+        throw invalid(options.code, path.join('.'), 'the name contains a NUL character (U+0000).');
+      }
+      if (typeof child === 'string') {
+        if (child.includes('\u0000')) {
+          throw invalid(options.code, path.join('.'), 'contains a NUL character (U+0000).');
+        }
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push({ value: child, path, depth: item.depth + 1 });
+      }
+    }
+  }
+}
+
+/**
+ * Checks a parsed query string: NUL nowhere, at most {@link MAX_FILTER_VALUES} values per parameter.
+ * @throws FerryError `invalid_query_params` naming the parameter.
+ */
+export function checkQuery(query: unknown): void {
+  checkInputValue(query, { code: 'invalid_query_params', maxDepth: 8, maxValues: MAX_FILTER_VALUES });
+}
+
+/**
+ * The checks every request's input goes through before a route sees it, whatever the route does with it:
+ * no `%00` in the path (path parameters such as connection ids are stored), the query as in {@link checkQuery},
+ * and a JSON body nested at most {@link MAX_JSON_DEPTH} deep with no NUL in any string or key.
+ * @throws FerryError `invalid_uri_params`, `invalid_query_params` or `invalid_body` naming the field.
+ */
+export function checkRequestInput(req: { path: string; query: unknown; body?: unknown }): void {
+  if (/%00/i.test(req.path)) throw invalid('invalid_uri_params', '', 'contains a NUL character (%00).');
+  checkQuery(req.query);
+  if (req.body !== undefined) checkInputValue(req.body, { code: 'invalid_body', maxDepth: MAX_JSON_DEPTH });
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { StoredCredentials } from '../connections/credentials.js';
+import { checkInterpolatedValues } from '../connections/configCheck.js';
 import { toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendCallbackPage, type CallbackMessage } from './callbackPage.js';
@@ -137,6 +138,7 @@ async function complete(
     const v = str(q[name]);
     if (v !== undefined) config[name] = v;
   }
+  checkInterpolatedValues(provider, { connectionConfig: { value: config, field: 'connection_config' } });
   let credentials: StoredCredentials;
   if (session.authMode === 'APP') {
     if (!str(q.installation_id))
@@ -175,6 +177,10 @@ async function complete(
     Object.assign(config, exchanged.metadata);
     credentials = exchanged.credentials;
   }
+  checkInterpolatedValues(provider, {
+    connectionConfig: { value: config, field: 'connection_config' },
+    credentials: { value: credentials, field: 'credentials' },
+  });
   const saved = await auth.writer.save({
     environmentId: flow.environmentId,
     integration,

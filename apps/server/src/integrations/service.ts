@@ -1,4 +1,4 @@
-import type { ProviderCatalog } from '@ferry/providers';
+import type { Provider, ProviderCatalog } from '@ferry/providers';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -135,6 +135,11 @@ export class IntegrationService {
         : null;
     }
     return out;
+  }
+
+  /** A provider of the catalog, or undefined for an unknown provider. */
+  providerOf(provider: string): Provider | undefined {
+    return this.#providers.get(provider);
   }
 
   /** The auth mode of a provider in the catalog, or undefined for an unknown provider. */
