@@ -76,10 +76,6 @@ export function createApp(services: Services, options: AppOptions): Express {
     });
   }
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
   app.use(
     express.json({
       limit: options.bodyLimit,
@@ -99,6 +95,10 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     checkRequestInput(req);
     next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
   });
 
   const auth = createAuth({ environments: services.environments, sessions: services.connectSessions });
