@@ -221,6 +221,16 @@ describeEachDatabase('bad input: one limit each, on both databases', (get) => {
       });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
+    // An integration setting that becomes a URL path segment: a GitHub App's public link.
+    const app = (link: string) =>
+      api('POST', '/integrations', {
+        provider: 'github-app',
+        unique_key: `bi-app-${link.length}`,
+        credentials: { type: 'APP', app_id: '1', app_link: link, private_key: 'k' },
+      });
+    expectError(await app('https://github.com/apps/x?y#'), 400, 'invalid_body', 'credentials.app_link');
+    expectError(await app('https://github.com/apps/..'), 400, 'invalid_body', 'credentials.app_link');
+    expect((await app('https://github.com/apps/ferry-test/')).status).toBe(200);
     // The same check for a connect session's defaults.
     expectError(
       await api('POST', '/connect/sessions', {

@@ -2,7 +2,7 @@ import type { Provider, ProviderCatalog } from '@ferry/providers';
 import type { StoredCredentials } from '../connections/credentials.js';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError, toFerryError } from '../errors.js';
-import type { Integration, IntegrationService } from '../integrations/service.js';
+import { publicLinkOf, type Integration, type IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
 import type { Store } from '../store/store.js';
 import { flowContextFor, type Caller, type FlowRequest } from './caller.js';
@@ -142,7 +142,7 @@ export class AuthService {
           'missing_client_credentials',
           `Integration "${integration.uniqueKey}" has no GitHub App credentials.`,
         );
-      ctx.connectionConfig.appPublicLink ??= c.app_link.replace(/\/+$/, '').split('/').pop();
+      ctx.connectionConfig.appPublicLink ??= publicLinkOf(c.app_link);
       const url = new URL(
         authorizeUrl({
           provider,

@@ -1,5 +1,6 @@
 import type { Provider, ProviderCatalog } from '@ferry/providers';
 import type { Encryptor } from '../crypto/encryption.js';
+import { placementProblem } from '../connections/configCheck.js';
 import { FerryError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { isUniqueViolation, nowIso, toIso } from '../store/values.js';
@@ -195,6 +196,19 @@ export class IntegrationService {
         },
       );
     }
+    if (credentials.type === 'APP') {
+      // Its last segment becomes `${connectionConfig.appPublicLink}` in the app's install URL path.
+      const problem = placementProblem('path', publicLinkOf(credentials.app_link));
+      if (problem) {
+        throw new FerryError(
+          'invalid_body',
+          `Invalid body. credentials.app_link: its last segment ${problem}.`,
+          {
+            errors: [{ path: 'credentials.app_link', message: `its last segment ${problem}` }],
+          },
+        );
+      }
+    }
   }
 
   /** Creates an integration. @throws invalid_body (unknown provider, credentials of the wrong type), duplicate_integration */
@@ -267,4 +281,9 @@ export class IntegrationService {
     if (Number(res.numDeletedRows) === 0)
       throw new FerryError('not_found', `Integration "${uniqueKey}" does not exist.`);
   }
+}
+
+/** The GitHub App's public link (the last segment of its `app_link`), as the install URL uses it. */
+export function publicLinkOf(appLink: string): string {
+  return appLink.replace(/\/+$/, '').split('/').pop() ?? '';
 }
