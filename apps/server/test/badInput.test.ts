@@ -136,6 +136,23 @@ describeEachDatabase('bad input: one limit each, on both databases', (get) => {
       'invalid_body',
       'metadata.a',
     );
+    // A lone UTF-16 surrogate, which PostgreSQL's jsonb refuses as well.
+    expectError(
+      await api(
+        'POST',
+        '/connections/metadata',
+        '{"connection_id":"bi-conn","provider_config_key":"bi-harvest","metadata":{"a":"\\ud800"}}',
+      ),
+      400,
+      'invalid_body',
+      'metadata.a',
+    );
+    expectError(
+      await api('POST', '/connect/sessions', '{"end_user":{"id":"u"},"tags":{"\\udc00":"x"}}'),
+      400,
+      'invalid_body',
+      'tags.\udc00',
+    );
     for (const query of ['search=a%00b', 'endUserId=%00', 'tags[a%00]=1', 'connectionId=x%00']) {
       expectError(await api('GET', `/connections?${query}`), 400, 'invalid_query_params');
     }

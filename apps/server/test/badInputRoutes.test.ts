@@ -6,7 +6,7 @@ import { describeEachDatabase } from './harness.js';
 /**
  * The same malformed inputs sent to every operation of openapi/openapi.yaml, read at test time so that a new route
  * is covered without touching this file: a JSON body nested 5,000 deep, NUL (U+0000) in every string field of a
- * body (all at once, then one field at a time), more than 100 values for an array or deepObject query parameter,
+ * body (all at once, then one field at a time), a lone UTF-16 surrogate in every string field, more than 100 values for an array or deepObject query parameter,
  * and NUL in every path and query parameter. Each must be a 4xx — in the error envelope, or the HTML error page
  * for the popup's pages — and never a 5xx, on SQLite and PostgreSQL.
  */
@@ -174,6 +174,12 @@ function cases(route: Route): Case[] {
       ...base,
       label: 'NUL in every string',
       body: JSON.stringify(example(route.jsonBody, NUL)),
+      code: 'invalid_body',
+    });
+    out.push({
+      ...base,
+      label: 'a lone surrogate in every string',
+      body: JSON.stringify(example(route.jsonBody, (s) => `${s}\ud800`)),
       code: 'invalid_body',
     });
     const valid = example(route.jsonBody, same);

@@ -11,6 +11,9 @@ describe('checkInputValue', () => {
     { given: { a: ['ok', 'b\u0000'] }, ok: false, path: 'a.1' },
     { given: { ['k\u0000']: 1 }, ok: false, path: 'k\u0000' },
     { given: 'top\u0000', ok: false, path: '' },
+    { given: { a: 'x\ud800' }, ok: false, path: 'a' },
+    { given: { ['\udc00']: 1 }, ok: false, path: '\udc00' },
+    { given: { a: '😀 \ud83d\ude00' }, ok: true },
     { given: { a: null, b: 1, c: true }, ok: true },
   ])('$given → ok: $ok', ({ given, ok, path }) => {
     const run = () => checkInputValue(given, { code: 'invalid_body', maxDepth: MAX_JSON_DEPTH });

@@ -24,6 +24,16 @@ function whereOf(code: ErrorCode): string {
         : 'URL';
 }
 
+/** A lone UTF-16 surrogate (`"\ud800"` in JSON): not Unicode text, and PostgreSQL's jsonb refuses it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What keeps a string from being stored alike on both databases, or undefined. */
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'contains a NUL character (U+0000).';
+  if (LONE_SURROGATE.test(text)) return 'contains a lone UTF-16 surrogate (not valid Unicode).';
+  return undefined;
+}
+
 function invalid(code: ErrorCode, path: string, message: string): FerryError {
   return new FerryError(code, `Invalid ${whereOf(code)}. ${path ? `${path}: ` : ''}${message}`, {
     errors: [{ path, message }],
@@ -45,9 +55,9 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, code: Erro
 
 /**
  * Checks a parsed request value (a JSON body or a parsed query) without recursion, so that no depth of nesting
- * can overflow the stack: nesting at most `maxDepth`, no NUL (U+0000) in any string or key — PostgreSQL text and
- * jsonb cannot store it while SQLite can, so it is refused before either sees it — and, when `maxValues` is given,
- * at most that many values in any array or object below the top level.
+ * can overflow the stack: nesting at most `maxDepth`, no NUL (U+0000) and no lone UTF-16 surrogate in any string or
+ * key — PostgreSQL text and jsonb cannot store them while SQLite can, so they are refused before either sees
+ * them — and, when `maxValues` is given, at most that many values in any array or object below the top level.
  * @param value - The parsed value.
  * @param options - `code` for the error, `maxDepth`, optional `maxValues` per parameter.
  * @throws FerryError with `code` and the path of the first offending field.
@@ -57,7 +67,8 @@ export function checkInputValue(
   options: { code: ErrorCode; maxDepth: number; maxValues?: number },
 ): void {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) throw invalid(options.code, '', 'contains a NUL character (U+0000).');
+    const problem = textProblem(value);
+    if (problem) throw invalid(options.code, '', problem);
     return;
   }
   if (typeof value !== 'object' || value === null) return;
@@ -73,13 +84,11 @@ export function checkInputValue(
     }
     for (const [key, child] of entries) {
       const path = [...item.path, key];
-      if (key.includes('\u0000')) {
-        throw invalid(options.code, path.join('.'), 'the name contains a NUL character (U+0000).');
-      }
+      const keyProblem = textProblem(key);
+      if (keyProblem) throw invalid(options.code, path.join('.'), `the name ${keyProblem}`);
       if (typeof child === 'string') {
-        if (child.includes('\u0000')) {
-          throw invalid(options.code, path.join('.'), 'contains a NUL character (U+0000).');
-        }
+        const problem = textProblem(child);
+        if (problem) throw invalid(options.code, path.join('.'), problem);
       } else if (typeof child === 'object' && child !== null) {
         stack.push({ value: child, path, depth: item.depth + 1 });
       }
@@ -88,7 +97,7 @@ export function checkInputValue(
 }
 
 /**
- * Checks a parsed query string: NUL nowhere, at most {@link MAX_FILTER_VALUES} values per parameter.
+ * Checks a parsed query string: no NUL or lone surrogate, at most {@link MAX_FILTER_VALUES} values per parameter.
  * @throws FerryError `invalid_query_params` naming the parameter.
  */
 export function checkQuery(query: unknown): void {
@@ -98,7 +107,7 @@ export function checkQuery(query: unknown): void {
 /**
  * The checks every request's input goes through before a route sees it, whatever the route does with it:
  * no `%00` in the path (path parameters such as connection ids are stored), the query as in {@link checkQuery},
- * and a JSON body nested at most {@link MAX_JSON_DEPTH} deep with no NUL in any string or key.
+ * and a JSON body nested at most {@link MAX_JSON_DEPTH} deep with no NUL or lone surrogate in any string or key.
  * @throws FerryError `invalid_uri_params`, `invalid_query_params` or `invalid_body` naming the field.
  */
 export function checkRequestInput(req: { path: string; query: unknown; body?: unknown }): void {
