@@ -24,13 +24,13 @@ function whereOf(code: ErrorCode): string {
         : 'URL';
 }
 
-/** A lone UTF-16 surrogate (`"\ud800"` in JSON): not Unicode text, and PostgreSQL's jsonb refuses it. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /** What keeps a string from being stored alike on both databases, or undefined. */
 function textProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'contains a NUL character (U+0000).';
-  if (LONE_SURROGATE.test(text)) return 'contains a lone UTF-16 surrogate (not valid Unicode).';
+  // A lone UTF-16 surrogate (`"\ud800"` in JSON) is not Unicode text, and PostgreSQL's jsonb refuses it.
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    return 'contains a lone UTF-16 surrogate (not valid Unicode).';
+  }
   return undefined;
 }
 
@@ -53,6 +53,20 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, code: Erro
   throw new FerryError(code, `Invalid ${whereOf(code)}.${detail}`, { errors });
 }
 
+/** An object or array still to visit, with the way back to the root for naming a field. */
+interface Frame {
+  value: object;
+  parent: Frame | undefined;
+  key: string;
+  depth: number;
+}
+
+function pathOf(frame: Frame, key: string | undefined): string {
+  const parts = key === undefined ? [] : [key];
+  for (let f: Frame | undefined = frame; f?.parent; f = f.parent) parts.push(f.key);
+  return parts.reverse().join('.');
+}
+
 /**
  * Checks a parsed request value (a JSON body or a parsed query) without recursion, so that no depth of nesting
  * can overflow the stack: nesting at most `maxDepth`, no NUL (U+0000) and no lone UTF-16 surrogate in any string or
@@ -72,26 +86,47 @@ export function checkInputValue(
     return;
   }
   if (typeof value !== 'object' || value === null) return;
-  const stack: { value: object; path: string[]; depth: number }[] = [{ value, path: [], depth: 1 }];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const name = item.path.join('.');
-    if (item.depth > options.maxDepth) {
-      throw invalid(options.code, name, `is nested deeper than ${options.maxDepth} levels.`);
+  const stack: Frame[] = [{ value, parent: undefined, key: '', depth: 1 }];
+  const fail = (frame: Frame, key: string | undefined, message: string): never => {
+    throw invalid(options.code, pathOf(frame, key), message);
+  };
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    if (frame.depth > options.maxDepth)
+      fail(frame, undefined, `is nested deeper than ${options.maxDepth} levels.`);
+    const depth = frame.depth + 1;
+    if (Array.isArray(frame.value)) {
+      const list = frame.value as unknown[];
+      if (options.maxValues !== undefined && frame.depth > 1 && list.length > options.maxValues) {
+        fail(frame, undefined, `has more than ${options.maxValues} values.`);
+      }
+      for (let i = 0; i < list.length; i++) {
+        const child = list[i];
+        if (typeof child === 'string') {
+          const problem = textProblem(child);
+          if (problem) fail(frame, String(i), problem);
+        } else if (typeof child === 'object' && child !== null) {
+          stack.push({ value: child, parent: frame, key: String(i), depth });
+        }
+      }
+      continue;
     }
-    const entries = Object.entries(item.value) as [string, unknown][];
-    if (options.maxValues !== undefined && item.depth > 1 && entries.length > options.maxValues) {
-      throw invalid(options.code, name, `has more than ${options.maxValues} values.`);
-    }
-    for (const [key, child] of entries) {
-      const path = [...item.path, key];
+    const record = frame.value as Record<string, unknown>;
+    let count = 0;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      count++;
       const keyProblem = textProblem(key);
-      if (keyProblem) throw invalid(options.code, path.join('.'), `the name ${keyProblem}`);
+      if (keyProblem) fail(frame, key, `the name ${keyProblem}`);
+      const child = record[key];
       if (typeof child === 'string') {
         const problem = textProblem(child);
-        if (problem) throw invalid(options.code, path.join('.'), problem);
+        if (problem) fail(frame, key, problem);
       } else if (typeof child === 'object' && child !== null) {
-        stack.push({ value: child, path, depth: item.depth + 1 });
+        stack.push({ value: child, parent: frame, key, depth });
       }
+    }
+    if (options.maxValues !== undefined && frame.depth > 1 && count > options.maxValues) {
+      fail(frame, undefined, `has more than ${options.maxValues} values.`);
     }
   }
 }
