@@ -19,8 +19,22 @@ describe('placementsOf', () => {
     { given: 'bamboohr-basic', expression: 'connectionConfig.subdomain', want: ['path'] },
     { given: 'datadog', expression: 'connectionConfig.site', want: ['hostname'] },
     { given: 'pipedrive', expression: 'connectionConfig.api_domain', want: ['url'] },
+    { given: 'auth0-cc', expression: 'connectionConfig.subdomain', want: ['hostname'] },
   ])('$given: $expression → $want', ({ given, expression, want }) => {
     expect([...(placementsOf(provider(given)).get(expression) ?? [])].sort()).toEqual([...want].sort());
+  });
+
+  it('reads parameters that are URLs, and leaves other parameters alone', () => {
+    const p = {
+      auth_mode: 'OAUTH2_CC',
+      token_url: 'https://auth.example.com/token',
+      token_params: {
+        audience: 'https://${connectionConfig.tenant}.example.com/',
+        scope: '${connectionConfig.scope}',
+      },
+    } as unknown as Provider;
+    expect([...(placementsOf(p).get('connectionConfig.tenant') ?? [])]).toEqual(['hostname']);
+    expect(placementsOf(p).has('connectionConfig.scope')).toBe(false);
   });
 
   it('skips values inside a function call such as ${base64(…)} (they are encoded)', () => {

@@ -90,7 +90,8 @@ const cache = new WeakMap<Provider, Placements>();
 
 /**
  * Where a provider interpolates each placeholder expression (`connectionConfig.subdomain`, `apiKey`, …): its
- * authorization, token, refresh and request URLs, the proxy base URL and headers, and the verification request.
+ * authorization, token, refresh and request URLs (and parameters that are URLs), the proxy base URL and headers,
+ * and the verification request.
  * @param provider - A provider of the catalog.
  * @returns Each expression with the places it goes.
  */
@@ -105,6 +106,15 @@ export function placementsOf(provider: Provider): ReadonlyMap<string, ReadonlySe
   addUrl(found, provider.request_url);
   addUrl(found, provider.proxy?.base_url);
   addHeaders(found, provider.proxy?.headers);
+  // A parameter that is itself a URL (auth0's `audience: https://${connectionConfig.subdomain}.auth0.com/api/v2/`).
+  for (const params of [
+    provider.authorization_params,
+    provider.token_params,
+    provider.refresh_params,
+    provider.request_params,
+  ]) {
+    for (const template of Object.values(params ?? {})) if (template.includes('://')) addUrl(found, template);
+  }
   const verification = provider.proxy?.verification;
   addUrl(found, verification?.base_url_override);
   for (const endpoint of verification?.endpoints ?? []) addUrl(found, endpoint, true);
