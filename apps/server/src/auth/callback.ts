@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
 import type { StoredCredentials } from '../connections/credentials.js';
+import { checkInputValue, MAX_JSON_DEPTH } from '../api/validate.js';
+import { checkInterpolatedValues } from '../connections/configCheck.js';
 import { toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendCallbackPage, type CallbackMessage } from './callbackPage.js';
@@ -137,6 +139,7 @@ async function complete(
     const v = str(q[name]);
     if (v !== undefined) config[name] = v;
   }
+  checkInterpolatedValues(provider, { connectionConfig: { value: config, field: 'connection_config' } });
   let credentials: StoredCredentials;
   if (session.authMode === 'APP') {
     if (!str(q.installation_id))
@@ -182,6 +185,12 @@ async function complete(
     Object.assign(config, exchanged.metadata);
     credentials = exchanged.credentials;
   }
+  // The token response's metadata joins the config: the same limits as a request body before it is stored.
+  checkInputValue(config, { code: 'invalid_body', maxDepth: MAX_JSON_DEPTH });
+  checkInterpolatedValues(provider, {
+    connectionConfig: { value: config, field: 'connection_config' },
+    credentials: { value: credentials, field: 'credentials' },
+  });
   const saved = await auth.writer.save({
     environmentId: flow.environmentId,
     integration,
