@@ -293,6 +293,34 @@ describe('the nango object', () => {
     expect(host.calls.filter((c) => c === 'getRecordsByIds')).toHaveLength(2);
   });
 
+  it.each([
+    { type: 'cursor', cursor_path_in_response: 'next', cursor_name_in_request: 'after' },
+    { type: 'link', link_path_in_response_body: 'next' },
+    { type: 'offset', offset_name_in_request: 'offset', limit: 1, limit_name_in_request: 'limit' },
+  ])('saves every page of a template that saves in on_page ($type pagination)', async (paginate) => {
+    // Two records, one per page; the cursor and link of the last page are empty, offset ends on an empty page.
+    const host = new FakeHost((request) => {
+      const second =
+        request.params?.after === 'p2' || request.endpoint === '/items?p=2' || request.params?.offset === 1;
+      const third = request.params?.offset === 2;
+      const items = third ? [] : [{ id: second ? 2 : 1 }];
+      return {
+        status: 200,
+        headers: {},
+        data: { items, next: second || third ? '' : paginate.type === 'link' ? '/items?p=2' : 'p2' },
+      };
+    });
+    const { error } = await runBody(
+      runtime,
+      `const config = { endpoint: '/items', paginate: { ...${JSON.stringify(paginate)}, response_path: 'items',
+         on_page: async ({ response }) => { await nango.batchSave(response.data.items, 'Item'); } } };
+       for await (const page of nango.paginate(config)) await nango.log('page', page.length);`,
+      { kind: 'sync', host },
+    );
+    expect(error).toBeUndefined();
+    expect([...host.model('Item').keys()]).toEqual(['1', '2']);
+  });
+
   it('asks the host for environment variables only when the context has none', async () => {
     const host = new FakeHost();
     const { output } = await runBody(runtime, 'return await nango.getEnvironmentVariables();', { host });
