@@ -20,7 +20,7 @@ export const RUNTIME_ERROR_CODES = [
   'output_too_large',
   /** The action output is not JSON data (a function, a symbol, a bigint, a cycle…). */
   'invalid_action_output',
-  /** `zodValidateInput` rejected the action input. */
+  /** Reserved: no longer raised (`zodValidateInput` now throws an `ActionError`, as Nango does). */
   'invalid_action_input',
   'log_limit_exceeded',
   /** More than `maxHostCallsInFlight` host calls at once. */
@@ -50,7 +50,7 @@ export interface RunError {
   message: string;
   /** The stack, mapped to the script's own source through its inline source map when it has one. */
   stack?: string;
-  /** The `ActionError` payload, or details of a limit (e.g. zod issues of `invalid_action_input`). */
+  /** The `ActionError` payload (e.g. `{ message, issues }` of invalid input), or details of a limit. */
   payload?: unknown;
 }
 
