@@ -321,6 +321,24 @@ describe('the nango object', () => {
     expect([...host.model('Item').keys()]).toEqual(['1', '2']);
   });
 
+  it('refuses host calls over the default 10 MB before anything is copied out, and splits record batches by size', async () => {
+    const big = await runBody(
+      runtime,
+      'await nango.post({ endpoint: "/", data: "x".repeat(10 * 1024 * 1024) });',
+    );
+    expect(big.error).toMatchObject({ code: 'host_call_too_large', message: /more than the 10485760/ });
+    expect(big.host.calls).toEqual([]);
+    // 1,000 records of 20 KB: 20 MB in all, in two host calls of at most 10 MiB (not one of 1,000 records).
+    const split = await runBody(
+      runtime,
+      'const s = "x".repeat(20_000); await nango.batchSave(Array.from({ length: 1000 }, (_, i) => ({ id: i, s })), "M");',
+      { kind: 'sync' },
+    );
+    expect(split.error).toBeUndefined();
+    expect(split.host.model('M').size).toBe(1000);
+    expect(split.host.calls.filter((c) => c === 'batchSave')).toHaveLength(2);
+  });
+
   it('asks the host for environment variables only when the context has none', async () => {
     const host = new FakeHost();
     const { output } = await runBody(runtime, 'return await nango.getEnvironmentVariables();', { host });
