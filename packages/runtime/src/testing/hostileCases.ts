@@ -431,6 +431,16 @@ export const cases: Case[] = [
     code: 'host_call_too_large',
   },
   {
+    name: 'long log lines, flushed by size',
+    body: 'for (let i = 0; i < 12; i++) await nango.log("y".repeat(100_000)); return 1;',
+    code: null,
+    check: (_r, host) => {
+      // 1.2 MB of lines leave in batches of about 1 MB (10 lines), not in one copy at the end.
+      expect(host.logs).toHaveLength(12);
+      expect(host.calls.filter((c) => c === 'log')).toHaveLength(2);
+    },
+  },
+  {
     name: 'log line with String.prototype.slice patched',
     body: 'String.prototype.slice = function () { return String(this); }; await nango.log("y".repeat(500000)); return 1;',
     code: null,
