@@ -54,6 +54,8 @@ const ferry = await startBenchServer({
   FERRY_SECRET_KEY: secretKey,
   FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   FERRY_PROVIDERS_FILE: providersFile,
+  // The token endpoint runs on 127.0.0.1: token requests go through the same SSRF guard as the proxy.
+  FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: '127.0.0.1',
 });
 const origin = ferry.url;
 const headers = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };

@@ -12,6 +12,7 @@ import { IntegrationService } from './integrations/service.js';
 import type { Logger } from './logger.js';
 import { ActivityLogService } from './logs/service.js';
 import { ActivityLogWriter } from './logs/writer.js';
+import { Outbound } from './outbound/client.js';
 import { ProxyEngine } from './proxy/engine.js';
 import { defaultProxySettings, type ProxySettings } from './proxy/settings.js';
 import { RecordsJanitor } from './records/janitor.js';
@@ -37,6 +38,8 @@ export interface Services {
   records: RecordsService;
   /** Prunes deleted records past retention and drops the records of deleted connections, in the background. */
   recordsJanitor: RecordsJanitor;
+  /** Every request the server makes to other hosts on a user's behalf goes through this (SSRF guard). */
+  outbound: Outbound;
   /** Secret keys generated during this start, to show once. */
   generatedKeys: GeneratedKey[];
   close(): Promise<void>;
@@ -86,8 +89,18 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   const generatedKeys = await ensureEnvironments(store, config.secretKey);
   const environments = new EnvironmentRegistry(store);
   const activity = new ActivityLogWriter(store, logger);
+  const proxySettings = { ...defaultProxySettings, ...config.proxy };
+  const outbound = new Outbound(proxySettings, logger);
   const integrations = new IntegrationService({ store, encryptor, providers, serverUrl: config.serverUrl });
-  const refresher = new CredentialRefresher({ store, encryptor, integrations, providers, activity, logger });
+  const refresher = new CredentialRefresher({
+    store,
+    encryptor,
+    integrations,
+    providers,
+    activity,
+    logger,
+    outbound,
+  });
   // OAUTH2_CC and APP credentials have no refresh token: the refresher re-mints them.
   refresher.registerMinter('OAUTH2_CC', remintCredentials);
   refresher.registerMinter('APP', remintCredentials);
@@ -98,6 +111,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     integrations,
     activity,
     serverUrl: config.serverUrl,
+    outbound,
   });
   const recordsSettings = { ...defaultRecordsSettings, ...config.records };
   const records = new RecordsService({ store, encryptor, encrypt: recordsSettings.encryption });
@@ -112,10 +126,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
   if (recordsSettings.janitorIntervalMs > 0) recordsJanitor.start(recordsSettings.janitorIntervalMs);
-  const proxy = new ProxyEngine(
-    { connections, integrations, providers, activity },
-    { ...defaultProxySettings, ...config.proxy },
-  );
+  const proxy = new ProxyEngine({ connections, integrations, providers, activity, outbound }, proxySettings);
   return {
     store,
     encryptor,
@@ -131,11 +142,12 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     proxy,
     records,
     recordsJanitor,
+    outbound,
     generatedKeys,
     async close() {
       refresher.stopSweep();
       await recordsJanitor.stop();
-      await proxy.close();
+      await outbound.close();
       await connections.flush();
       await activity.close();
       await store.destroy();

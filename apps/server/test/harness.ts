@@ -84,7 +84,11 @@ export async function startTestServer(
   kind: 'sqlite' | 'postgres',
   extra: {
     providersFile?: string;
-    /** Proxy settings (the proxy tests allow 127.0.0.1, where their fake provider runs). */
+    /**
+     * Proxy settings. `allowPrivateNetworks` (which governs every outbound request: proxy, verification,
+     * token endpoints) defaults to `['127.0.0.0/8']`: loopback, where the suite's fake providers and OAuth servers run;
+     * the SSRF tests pass their own.
+     */
     proxy?: Partial<ProxySettings>;
     /** Serve on a port chosen up front so that the public URL (OAuth callbacks) is the real `http://127.0.0.1:<port>`. */
     publicUrl?: boolean;
@@ -110,7 +114,7 @@ export async function startTestServer(
     secretKey,
     serverUrl: extra.publicUrl ? `http://127.0.0.1:${port}` : 'http://localhost:3003',
     providersFile: extra.providersFile,
-    proxy: extra.proxy,
+    proxy: { allowPrivateNetworks: ['127.0.0.0/8'], ...extra.proxy },
     bodyLimit: '1mb',
     port,
     host: '127.0.0.1',

@@ -25,6 +25,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
         PORT: String(port),
         HOST: '127.0.0.1',
         FERRY_LOG_LEVEL: env.FERRY_LOG_LEVEL ?? 'warn',
+        // The fake providers and OAuth servers run on loopback (see startTestServer).
+        FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: env.FERRY_PROXY_ALLOW_PRIVATE_NETWORKS ?? '127.0.0.0/8',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },

@@ -1536,9 +1536,9 @@ export interface operations {
                 search?: string;
                 endUserId?: string;
                 endUserOrganizationId?: string;
-                /** @description One integration unique key, or several joined with commas. */
+                /** @description One integration unique key, or up to 100 joined with commas. */
                 integrationId?: string;
-                /** @description Tag filter, sent as `tags[key]=value`; every given tag must match. */
+                /** @description Tag filter, sent as `tags[key]=value`; every given tag must match (at most 100 tags). */
                 tags?: {
                     [key: string]: string;
                 };

@@ -7,7 +7,7 @@ import { ERROR_PREFIX } from './sandbox/protocol.js';
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 type Args = unknown[];
-type HostFunction = (op: string, args: Args, logs?: LogLine[]) => unknown;
+type HostFunction = (op: string, json: string, logs: LogLine[] | null, bytes: Uint8Array | null) => unknown;
 
 /** An error for the isolate's bridge, its code and message encoded in the message (they cross as text). */
 function refusal(code: string, message: string, fatal: boolean): Promise<never> {
@@ -47,7 +47,9 @@ export class Dispatcher {
     private readonly host: RuntimeHost,
     private readonly limits: RunLimits,
   ) {
-    this.ref = new ivm.Reference<HostFunction>((op, args, logs) => this.dispatch(op, args, logs));
+    this.ref = new ivm.Reference<HostFunction>((op, json, logs, bytes) =>
+      this.dispatch(op, json, logs, bytes),
+    );
   }
 
   /** Records a limit breach (the first one wins) and returns the refusal to send. */
@@ -90,7 +92,12 @@ export class Dispatcher {
     this.ref.release();
   }
 
-  private dispatch(op: string, args: Args, logs?: LogLine[]): Promise<unknown> | null {
+  private dispatch(
+    op: string,
+    json: string,
+    logs: LogLine[] | null,
+    bytes: Uint8Array | null,
+  ): Promise<unknown> | null {
     this.hostCalls++;
     if (this.closed) {
       this.dirty = true;
@@ -99,7 +106,28 @@ export class Dispatcher {
     if (logs) void this.log(logs);
     if (this.fatal) return this.breach(this.fatal.code, this.fatal.message);
     if (op === 'log') return null;
+    // The isolate measured and encoded the arguments; checked again here, before they are parsed.
+    const size =
+      (typeof json === 'string' ? json.length : 0) + (bytes instanceof Uint8Array ? bytes.byteLength : 0);
+    if (size > this.limits.maxHostCallBytes)
+      return refusal(
+        'host_call_too_large',
+        `${op}: the arguments are more than ${this.limits.maxHostCallBytes} bytes`,
+        false,
+      );
+    let args: unknown;
+    try {
+      args = JSON.parse(json);
+    } catch {
+      args = undefined;
+    }
+    if (!Array.isArray(args)) return refusal('script_runtime_error', `${op}: malformed arguments`, false);
     if (op === 'sleep') return this.sleep(Number(args[0]) || 0);
+    if (op === 'proxy' && bytes instanceof Uint8Array) {
+      if (typeof args[0] !== 'object' || args[0] === null)
+        return refusal('script_runtime_error', 'proxy: malformed request', false);
+      (args[0] as Record<string, unknown>).data = bytes;
+    }
     const invalid = this.validate(op, args);
     if (invalid) return invalid;
     if (this.inFlight >= this.limits.maxHostCallsInFlight) {

@@ -18,15 +18,19 @@ export const RUNTIME_ERROR_CODES = [
   'stack_overflow',
   /** The action output is larger than `maxOutputBytes` once serialised to JSON. */
   'output_too_large',
+  /** The action output nests objects and arrays deeper than `maxOutputDepth`. */
+  'output_too_deep',
   /** The action output is not JSON data (a function, a symbol, a bigint, a cycle…). */
   'invalid_action_output',
-  /** `zodValidateInput` rejected the action input. */
+  /** Reserved: no longer raised (`zodValidateInput` now throws an `ActionError`, as Nango does). */
   'invalid_action_input',
   'log_limit_exceeded',
   /** More than `maxHostCallsInFlight` host calls at once. */
   'too_many_host_calls',
   /** More than `maxTimers` pending timers. */
   'too_many_timers',
+  /** The arguments of one host call (or one record) are larger than `maxHostCallBytes` as JSON. */
+  'host_call_too_large',
   /** One `batchSave` / `batchUpdate` / `batchDelete` / `getRecordsByIds` call with more than `maxRecordsPerBatch` items. */
   'batch_too_large',
   /** A record without an `id`, not a plain object, cyclic, too deep, or holding a function, symbol or bigint. */
@@ -50,7 +54,7 @@ export interface RunError {
   message: string;
   /** The stack, mapped to the script's own source through its inline source map when it has one. */
   stack?: string;
-  /** The `ActionError` payload, or details of a limit (e.g. zod issues of `invalid_action_input`). */
+  /** The `ActionError` payload (e.g. `{ message, issues }` of invalid input), or details of a limit. */
   payload?: unknown;
 }
 

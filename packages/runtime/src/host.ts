@@ -85,8 +85,10 @@ export interface EnvironmentVariable {
  * What the runtime needs from the server for one run. At most `maxHostCallsInFlight` calls (log
  * excepted) are pending at once per run; a method that throws surfaces in the script as an error with
  * code `host_error` (its message is passed on as is, so redact secrets before throwing). What a method
- * returns is copied into the isolate, so it must be plain data (no functions). Records arrive as plain
- * JSON data (Dates already ISO strings, `undefined` dropped, no cycles), at most `recordsPerHostCall`
+ * returns is copied into the isolate, so it must be plain data (no functions). A call's arguments left
+ * the isolate as JSON text of at most `maxHostCallBytes` (a proxy body of bytes beside it, counted in),
+ * measured before the copy. Records arrive as plain JSON data (as `JSON.stringify` makes them: Dates as
+ * ISO strings, `undefined` and functions dropped, nested at most 64 levels), at most `recordsPerHostCall`
  * per call, each with an `id`. `run()` waits for the last `log` call to settle before it returns.
  */
 export interface RuntimeHost {

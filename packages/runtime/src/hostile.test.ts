@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcessRuntime } from './processRuntime.js';
 import { createRuntime } from './runtime.js';
 import { FakeHost } from './testing/fakeHost.js';
 import { hostGc, runBody } from './testing/helpers.js';
@@ -41,5 +42,23 @@ describe('hostile scripts', () => {
     hostGc();
     // Measured: within about 1 MB of the baseline.
     expect(process.memoryUsage().heapUsed - baselineHostHeap).toBeLessThan(4 * 1024 * 1024);
+  });
+});
+
+describe('hostile scripts in child processes (createProcessRuntime)', () => {
+  const runtime = createProcessRuntime({ processes: 1, output: 'ignore' });
+  afterAll(() => runtime.dispose());
+
+  // The same table, by behaviour only: the same error code (and message and check), and the runtime
+  // still runs a script afterwards. Heap figures belong to the in-process suite above.
+  it.each(cases)('$name → $code', async (c) => {
+    const host = c.host?.() ?? new FakeHost();
+    const result = await runBody(runtime, c.body, { kind: c.kind ?? 'action', limits: c.limits, host });
+    expect(result.error?.code ?? null).toBe(c.code);
+    if (c.message) expect(result.error?.message).toMatch(c.message);
+    c.check?.(result, host);
+    const after = await runBody(runtime, 'return (await nango.get({ endpoint: "/" })).status;');
+    expect(after.error).toBeUndefined();
+    expect(after.output).toBe(200);
   });
 });

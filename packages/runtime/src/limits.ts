@@ -8,6 +8,19 @@ export interface RunLimits {
   wallTimeMs: number;
   /** Size of the action (or webhook) output as JSON, in UTF-16 code units → `output_too_large`. */
   maxOutputBytes: number;
+  /** Nesting of objects and arrays in the action (or webhook) output → `output_too_deep`. */
+  maxOutputDepth: number;
+  /**
+   * Size of the arguments of one host call (a proxy request with its body, a batch of records, metadata,
+   * a checkpoint…) as JSON in UTF-16 code units, plus raw bytes, measured in the isolate before anything
+   * is copied out → `host_call_too_large`, thrown in the script. Batches of records are split to fit.
+   */
+  maxHostCallBytes: number;
+  /**
+   * An error's message and stack are each cut to this many UTF-16 code units, and an error payload
+   * (an `ActionError`'s) larger than this as JSON is replaced by `{ message, truncated: true, reason }`.
+   */
+  maxErrorBytes: number;
   /** Longer log messages are cut (and flagged `truncated`). */
   maxLogLineBytes: number;
   /** Log lines per run → `log_limit_exceeded`. */
@@ -42,6 +55,9 @@ export function defaultLimits(kind: RunKind): RunLimits {
     cpuTimeMs: time,
     wallTimeMs: time,
     maxOutputBytes: 2 * 1024 * 1024,
+    maxOutputDepth: 64,
+    maxHostCallBytes: 10 * 1024 * 1024,
+    maxErrorBytes: 100_000,
     maxLogLineBytes: 100_000,
     maxLogLines: 100_000,
     maxHostCallsInFlight: 32,

@@ -44,9 +44,10 @@ function visit(value: unknown, depth: number, path: object[]): unknown {
 }
 
 /**
- * Brings records copied out of the isolate (structured clones, so getters already ran once and
- * functions, symbols and Proxies were refused) to JSON data in place: Dates become ISO strings,
- * `undefined` fields go, non-finite numbers become null. Runs on the host, where this code stays hot.
+ * Checks records that came out of the isolate (as JSON text, parsed on the host) and brings them to JSON
+ * data in place: Dates become ISO strings, `undefined` fields go, non-finite numbers become null (a no-op
+ * for parsed JSON, kept for any other caller). Refuses nesting past 64 levels. Runs on the host, where
+ * this code stays hot.
  * @returns why the first bad record is not JSON data (a cycle, a bigint, a Map…), or undefined
  */
 export function normalizeRecords(records: unknown[]): string | undefined {

@@ -293,6 +293,52 @@ describe('the nango object', () => {
     expect(host.calls.filter((c) => c === 'getRecordsByIds')).toHaveLength(2);
   });
 
+  it.each([
+    { type: 'cursor', cursor_path_in_response: 'next', cursor_name_in_request: 'after' },
+    { type: 'link', link_path_in_response_body: 'next' },
+    { type: 'offset', offset_name_in_request: 'offset', limit: 1, limit_name_in_request: 'limit' },
+  ])('saves every page of a template that saves in on_page ($type pagination)', async (paginate) => {
+    // Two records, one per page; the cursor and link of the last page are empty, offset ends on an empty page.
+    const host = new FakeHost((request) => {
+      const second =
+        request.params?.after === 'p2' || request.endpoint === '/items?p=2' || request.params?.offset === 1;
+      const third = request.params?.offset === 2;
+      const items = third ? [] : [{ id: second ? 2 : 1 }];
+      return {
+        status: 200,
+        headers: {},
+        data: { items, next: second || third ? '' : paginate.type === 'link' ? '/items?p=2' : 'p2' },
+      };
+    });
+    const { error } = await runBody(
+      runtime,
+      `const config = { endpoint: '/items', paginate: { ...${JSON.stringify(paginate)}, response_path: 'items',
+         on_page: async ({ response }) => { await nango.batchSave(response.data.items, 'Item'); } } };
+       for await (const page of nango.paginate(config)) await nango.log('page', page.length);`,
+      { kind: 'sync', host },
+    );
+    expect(error).toBeUndefined();
+    expect([...host.model('Item').keys()]).toEqual(['1', '2']);
+  });
+
+  it('refuses host calls over the default 10 MB before anything is copied out, and splits record batches by size', async () => {
+    const big = await runBody(
+      runtime,
+      'await nango.post({ endpoint: "/", data: "x".repeat(10 * 1024 * 1024) });',
+    );
+    expect(big.error).toMatchObject({ code: 'host_call_too_large', message: /more than the 10485760/ });
+    expect(big.host.calls).toEqual([]);
+    // 1,000 records of 20 KB: 20 MB in all, in two host calls of at most 10 MiB (not one of 1,000 records).
+    const split = await runBody(
+      runtime,
+      'const s = "x".repeat(20_000); await nango.batchSave(Array.from({ length: 1000 }, (_, i) => ({ id: i, s })), "M");',
+      { kind: 'sync' },
+    );
+    expect(split.error).toBeUndefined();
+    expect(split.host.model('M').size).toBe(1000);
+    expect(split.host.calls.filter((c) => c === 'batchSave')).toHaveLength(2);
+  });
+
   it('asks the host for environment variables only when the context has none', async () => {
     const host = new FakeHost();
     const { output } = await runBody(runtime, 'return await nango.getEnvironmentVariables();', { host });

@@ -8,6 +8,7 @@ import { resolveLimits, type RunLimits } from './limits.js';
 import { IsolatePool, type PooledIsolate } from './pool.js';
 import { sandboxSource } from './sandboxBundle.js';
 import type { BootEnv, BootResult } from './sandbox/ivm.js';
+import { clip, jsonDeeperThan } from './sandbox/json.js';
 import { inlineSourceMap, mapStack } from './sourceMap.js';
 import type { RunKind, RunRequest, RunResult, Runtime, RuntimeOptions, RuntimeStats } from './types.js';
 import { Watchdog } from './watchdog.js';
@@ -228,12 +229,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const payload = result.error.payload === undefined ? undefined : parseJson(result.error.payload);
       if (payload !== undefined && payload !== INVALID) error.payload = payload;
     }
+    if (error) {
+      // Cut in the isolate already, except a rejection the script left unhandled: isolated-vm copies that
+      // one out itself (once per run, within the isolate's heap), so it is cut here too.
+      error.message = clip(error.message, limits.maxErrorBytes);
+      if (error.stack !== undefined) error.stack = clip(error.stack, limits.maxErrorBytes);
+    }
     if (error?.stack) error.stack = mapStack(error.stack, inlineSourceMap(entry.hash, request.code));
     if (!error && result?.output !== undefined) {
+      // Checked in the isolate; again here, where a script cannot have patched anything.
       if (result.output.length > limits.maxOutputBytes)
         error = {
           code: 'output_too_large',
           message: `The output is more than ${limits.maxOutputBytes} bytes`,
+        };
+      else if (jsonDeeperThan(result.output, limits.maxOutputDepth))
+        error = {
+          code: 'output_too_deep',
+          message: `The output is nested deeper than ${limits.maxOutputDepth} levels`,
         };
       else {
         output = parseJson(result.output);

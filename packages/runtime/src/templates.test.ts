@@ -196,16 +196,23 @@ describe('create-issue action (zero-yaml createAction, zod input and output)', (
     });
   });
 
-  it('rejects invalid input with the zod issues', async () => {
+  it('rejects invalid input as Nango does: an ActionError "Invalid input provided" with the zod issues', async () => {
+    const host = new FakeHost(route);
     const result = await runtime.run({
       code: code['create-issue']!,
       kind: 'action',
       input: { title: '' },
       context,
-      host: new FakeHost(route),
+      host,
     });
-    expect(result.error?.code).toBe('invalid_action_input');
-    expect(result.error?.payload).toMatchObject({ issues: [{ path: ['title'], code: 'too_small' }] });
+    expect(result.error).toMatchObject({
+      code: 'action_script_runtime_error',
+      message: 'Invalid input provided',
+      payload: { message: 'Invalid input provided', issues: [{ path: ['title'], code: 'too_small' }] },
+    });
+    expect(host.logs).toMatchObject([
+      { level: 'error', message: expect.stringMatching(/^Invalid input provided: .* at path title$/) },
+    ]);
   });
 
   it('passes an ActionError payload through intact', async () => {

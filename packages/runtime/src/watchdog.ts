@@ -19,6 +19,9 @@ const TICK_MS = 10;
 /**
  * Checks the CPU and wall time of every running script every 10 ms from the host's event loop (which a
  * script cannot block: isolates run on their own threads) and reports the first breach of each run.
+ * Its timer is referenced while a run is watched, so a run in progress keeps the process alive until it
+ * ends (a script awaiting a promise that never settles is ended at its wall time, not by Node exiting
+ * with code 13), and it is cleared when no run is left.
  */
 export class Watchdog {
   private readonly runs = new Set<Watched>();
@@ -26,7 +29,7 @@ export class Watchdog {
 
   watch(run: Watched): void {
     this.runs.add(run);
-    this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
+    this.timer ??= setInterval(() => this.tick(), TICK_MS);
   }
 
   unwatch(run: Watched): void {

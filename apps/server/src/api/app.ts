@@ -8,13 +8,14 @@ import type { JsonTextLocals } from './jsonText.js';
 import { parseQuery } from './query.js';
 import { requestIdOf } from './requestId.js';
 import type { AuthLocals } from './context.js';
-import { authRouter } from './routes/auth.js';
+import { authPagesRouter, authRouter } from './routes/auth.js';
 import { connectRouter } from './routes/connect.js';
 import { connectionsRouter } from './routes/connections.js';
 import { integrationsRouter } from './routes/integrations.js';
 import { logsRouter } from './routes/logs.js';
 import { providersRouter } from './routes/providers.js';
 import { recordsRouter } from './routes/records.js';
+import { checkRequestInput } from './validate.js';
 
 /** Sees every JSON response the app sends (tests use it to check responses against the OpenAPI contract). */
 export type ResponseObserver = (entry: {
@@ -84,10 +85,6 @@ export function createApp(services: Services, options: AppOptions): Express {
   // Before every route: decides which requests answer CORS, and refuses every other OPTIONS.
   app.use(cors);
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
   app.use(
     express.json({
       limit: options.bodyLimit,
@@ -96,6 +93,23 @@ export function createApp(services: Services, options: AppOptions): Express {
     }),
   );
 
+  const authDeps = {
+    auth: services.auth,
+    sessions: services.connectSessions,
+    store: services.store,
+    logger: options.logger,
+  };
+  // The popup's pages answer errors as HTML pages and check their input themselves, with the same function.
+  app.use(authPagesRouter(authDeps));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    checkRequestInput(req);
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
   const auth = createAuth({ environments: services.environments, sessions: services.connectSessions });
   app.use(providersRouter({ providers: services.providers, auth }));
   app.use(integrationsRouter({ integrations: services.integrations, auth }));
@@ -103,14 +117,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(connectRouter({ sessions: services.connectSessions, auth }));
   app.use(logsRouter({ logs: services.logs, auth }));
   app.use(recordsRouter({ records: services.records, auth }));
-  app.use(
-    authRouter({
-      auth: services.auth,
-      sessions: services.connectSessions,
-      store: services.store,
-      logger: options.logger,
-    }),
-  );
+  app.use(authRouter(authDeps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new FerryError('not_found', `No route ${req.method} ${req.path}.`));

@@ -7,7 +7,7 @@ import type { ResponseObserver } from './app.js';
 import { parseQuery } from './query.js';
 import { requestIdOf } from './requestId.js';
 import { oneParams, oneQuery } from './routes/connections.js';
-import { parse } from './validate.js';
+import { checkRequestInput, parse } from './validate.js';
 
 const PATH = /^\/connections\/([^/]+)$/;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -60,8 +60,10 @@ export function createConnectionFastPath(deps: {
       );
     };
     const run = async (): Promise<void> => {
+      const rawQuery = q === -1 ? {} : parseQuery(url.slice(q + 1));
+      checkRequestInput({ path, query: rawQuery });
       const { connectionId } = parse(oneParams, { connectionId: id }, 'invalid_uri_params');
-      const query = parse(oneQuery, q === -1 ? {} : parseQuery(url.slice(q + 1)), 'invalid_query_params');
+      const query = parse(oneQuery, rawQuery, 'invalid_query_params');
       const connection = await deps.connections.get(env.id, connectionId, query.provider_config_key, {
         refreshToken: query.refresh_token ?? false,
         forceRefresh: query.force_refresh ?? false,

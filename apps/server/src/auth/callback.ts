@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
 import type { StoredCredentials } from '../connections/credentials.js';
+import { checkInputValue, MAX_JSON_DEPTH } from '../api/validate.js';
+import { checkInterpolatedValues } from '../connections/configCheck.js';
 import { toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendCallbackPage, type CallbackMessage } from './callbackPage.js';
@@ -137,12 +139,18 @@ async function complete(
     const v = str(q[name]);
     if (v !== undefined) config[name] = v;
   }
+  checkInterpolatedValues(provider, { connectionConfig: { value: config, field: 'connection_config' } });
   let credentials: StoredCredentials;
   if (session.authMode === 'APP') {
     if (!str(q.installation_id))
       throw new CallbackError('callback_err', 'The provider sent no installation_id.');
     config.installation_id = str(q.installation_id);
-    credentials = await mintCredentials({ provider, integrationCredentials: c, connectionConfig: config });
+    credentials = await mintCredentials({
+      http: auth.http,
+      provider,
+      integrationCredentials: c,
+      connectionConfig: config,
+    });
   } else if (session.authMode === 'OAUTH1') {
     const token = str(q.oauth_token);
     const verifier = str(q.oauth_verifier);
@@ -150,6 +158,7 @@ async function complete(
       throw new CallbackError('callback_err', 'The provider sent no oauth_token and oauth_verifier.');
     }
     credentials = await oauth1AccessToken({
+      http: auth.http,
       provider,
       consumerKey: c.client_id,
       consumerSecret: c.client_secret,
@@ -164,6 +173,7 @@ async function complete(
     if (!c || c.type === 'APP')
       throw new CallbackError('missing_client_credentials', 'The integration has no client id and secret.');
     const exchanged = await exchangeCode({
+      http: auth.http,
       provider,
       clientId: c.client_id,
       clientSecret: c.client_secret,
@@ -175,6 +185,12 @@ async function complete(
     Object.assign(config, exchanged.metadata);
     credentials = exchanged.credentials;
   }
+  // The token response's metadata joins the config: the same limits as a request body before it is stored.
+  checkInputValue(config, { code: 'invalid_body', maxDepth: MAX_JSON_DEPTH });
+  checkInterpolatedValues(provider, {
+    connectionConfig: { value: config, field: 'connection_config' },
+    credentials: { value: credentials, field: 'credentials' },
+  });
   const saved = await auth.writer.save({
     environmentId: flow.environmentId,
     integration,

@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { postToEndpoint, TokenEndpointError } from '../connections/tokenRequest.js';
+import type { Outbound } from '../outbound/client.js';
 
 /**
  * Signs the short-lived app JWT GitHub asks for (RS256, `iss` = app id, issued 60 s in the past against clock
@@ -19,26 +20,25 @@ export async function signAppJwt(appId: string, privateKeyPem: string, now = Dat
 }
 
 /**
- * Exchanges the app JWT for an installation access token (`POST <token_url>` with `Authorization: Bearer <jwt>`).
+ * Exchanges the app JWT for an installation access token (`POST <token_url>` with `Authorization: Bearer <jwt>`),
+ * through the server's outbound requests (`http`).
  * @returns the token, its expiry and the raw response
  * @throws TokenEndpointError when GitHub refuses or cannot be reached
  */
 export async function installationToken(
+  http: Outbound,
   tokenUrl: string,
   jwt: string,
 ): Promise<{ token: string; expiresAt: string | undefined; raw: Record<string, unknown> }> {
-  const { status, text } = await postToEndpoint(
-    tokenUrl,
-    {
-      headers: {
-        authorization: `Bearer ${jwt}`,
-        accept: 'application/vnd.github+json',
-        'user-agent': 'ferry',
-        'x-github-api-version': '2022-11-28',
-      },
+  const { status, text } = await postToEndpoint(http, tokenUrl, {
+    headers: {
+      authorization: `Bearer ${jwt}`,
+      accept: 'application/vnd.github+json',
+      'user-agent': 'ferry',
+      'x-github-api-version': '2022-11-28',
     },
-    'the installation token endpoint',
-  );
+    what: 'the installation token endpoint',
+  });
   let raw: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);

@@ -3,6 +3,7 @@ import type { StoredCredentials } from '../connections/credentials.js';
 import type { CredentialMinter } from '../connections/refresh.js';
 import { requestToken } from '../connections/tokenRequest.js';
 import { FerryError } from '../errors.js';
+import type { Outbound } from '../outbound/client.js';
 import type { IntegrationCredentials } from '../integrations/service.js';
 import { splitScopes } from './caller.js';
 import { installationToken, signAppJwt } from './githubApp.js';
@@ -10,6 +11,8 @@ import { tokenUrlOf } from './oauth2.js';
 
 /** What {@link mintCredentials} needs to (re-)mint OAUTH2_CC or APP credentials. */
 export interface MintInput {
+  /** The server's outbound requests. */
+  http: Outbound;
   /** The provider's catalog entry (`auth_mode` OAUTH2_CC or APP). */
   provider: Provider;
   /** The integration's decrypted client credentials (the OAuth app, or the GitHub App id and private key). */
@@ -54,6 +57,7 @@ export async function mintCredentials(input: MintInput): Promise<StoredCredentia
     if (scopes.length > 0) params.scope = scopes.join(provider.scope_separator ?? ' ');
     Object.assign(params, interpolateObject(provider.token_params, vars));
     const token = await requestToken({
+      http: input.http,
       url: tokenUrlOf(provider, 'OAUTH2_CC') ?? '',
       provider,
       clientId: client.client_id,
@@ -84,7 +88,7 @@ export async function mintCredentials(input: MintInput): Promise<StoredCredentia
     }
     const url = interpolateString(tokenUrlOf(provider, 'APP') ?? '', vars);
     const jwt = await signAppJwt(ic.app_id, ic.private_key);
-    const t = await installationToken(url, jwt);
+    const t = await installationToken(input.http, url, jwt);
     return {
       type: 'APP',
       access_token: t.token,
@@ -99,12 +103,14 @@ export async function mintCredentials(input: MintInput): Promise<StoredCredentia
 
 /** {@link mintCredentials} shaped as the refresher's minter, for OAUTH2_CC and APP connections nearing expiry. */
 export const remintCredentials: CredentialMinter = ({
+  http,
   provider,
   integration,
   credentials,
   connectionConfig,
 }) =>
   mintCredentials({
+    http,
     provider,
     integrationCredentials: integration.credentials,
     connectionConfig,

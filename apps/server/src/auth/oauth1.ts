@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { tryInterpolate, type Provider } from '@ferry/providers';
 import OAuth from 'oauth-1.0a';
 import { postToEndpoint, TokenEndpointError } from '../connections/tokenRequest.js';
+import type { Outbound } from '../outbound/client.js';
 import type { StoredCredentials } from '../connections/credentials.js';
 import { tokenUrlOf } from './oauth2.js';
 
@@ -17,26 +18,23 @@ function client(provider: Provider, key: string, secret: string): OAuth {
 }
 
 async function signedPost(
+  http: Outbound,
   oauth: OAuth,
-  url: string,
-  data: Record<string, string>,
-  token?: OAuth.Token,
+  request: { url: string; data: Record<string, string>; token?: OAuth.Token },
 ): Promise<Record<string, string>> {
+  const { url, data, token } = request;
   const auth = oauth.toHeader(oauth.authorize({ url, method: 'POST', data }, token));
   // oauth_* values travel in the Authorization header; the rest (signed too) in the form body.
   const form = new URLSearchParams(Object.entries(data).filter(([k]) => !k.startsWith('oauth_'))).toString();
-  const { status, text } = await postToEndpoint(
-    url,
-    {
-      headers: {
-        ...auth,
-        accept: 'application/x-www-form-urlencoded, application/json',
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body: form || undefined,
+  const { status, text } = await postToEndpoint(http, url, {
+    headers: {
+      ...auth,
+      accept: 'application/x-www-form-urlencoded, application/json',
+      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
     },
-    'the OAuth 1 endpoint',
-  );
+    body: form || undefined,
+    what: 'the OAuth 1 endpoint',
+  });
   const body = Object.fromEntries(new URLSearchParams(text));
   if (status < 200 || status >= 300)
     throw new TokenEndpointError(`the OAuth 1 endpoint refused: HTTP ${status}`, status, body);
@@ -49,6 +47,8 @@ async function signedPost(
  * @throws TokenEndpointError
  */
 export async function oauth1RequestToken(input: {
+  /** The server's outbound requests. */
+  http: Outbound;
   provider: Provider;
   consumerKey: string;
   consumerSecret: string;
@@ -63,7 +63,10 @@ export async function oauth1RequestToken(input: {
     const value = tryInterpolate(v, vars);
     if (value !== undefined) data[k] = value;
   }
-  const body = await signedPost(client(provider, input.consumerKey, input.consumerSecret), url, data);
+  const body = await signedPost(input.http, client(provider, input.consumerKey, input.consumerSecret), {
+    url,
+    data,
+  });
   if (!body.oauth_token || !body.oauth_token_secret) {
     throw new TokenEndpointError('the request-token response has no oauth_token', 200, body);
   }
@@ -81,6 +84,8 @@ export async function oauth1RequestToken(input: {
  * @throws TokenEndpointError
  */
 export async function oauth1AccessToken(input: {
+  /** The server's outbound requests. */
+  http: Outbound;
   provider: Provider;
   consumerKey: string;
   consumerSecret: string;
@@ -93,12 +98,11 @@ export async function oauth1AccessToken(input: {
     tryInterpolate(tokenUrlOf(input.provider, 'OAUTH1') ?? '', {
       connectionConfig: input.connectionConfig,
     }) ?? '';
-  const body = await signedPost(
-    client(input.provider, input.consumerKey, input.consumerSecret),
+  const body = await signedPost(input.http, client(input.provider, input.consumerKey, input.consumerSecret), {
     url,
-    { oauth_verifier: input.verifier },
-    { key: input.oauthToken, secret: input.requestTokenSecret },
-  );
+    data: { oauth_verifier: input.verifier },
+    token: { key: input.oauthToken, secret: input.requestTokenSecret },
+  });
   if (!body.oauth_token || !body.oauth_token_secret) {
     throw new TokenEndpointError('the access-token response has no oauth_token', 200, body);
   }

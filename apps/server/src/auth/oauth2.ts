@@ -2,6 +2,7 @@ import { interpolateObject, interpolateString, type Provider } from '@ferry/prov
 import type { StoredCredentials } from '../connections/credentials.js';
 import { requestToken } from '../connections/tokenRequest.js';
 import { FerryError } from '../errors.js';
+import type { Outbound } from '../outbound/client.js';
 import type { FlowContext } from './flows.js';
 import { splitScopes } from './caller.js';
 import { pkceChallenge } from './pkce.js';
@@ -105,6 +106,8 @@ function pick(raw: Record<string, unknown>, path: string): unknown {
  * @throws TokenEndpointError when the provider refuses or cannot be reached
  */
 export async function exchangeCode(input: {
+  /** The server's outbound requests. */
+  http: Outbound;
   provider: Provider;
   clientId: string;
   clientSecret: string;
@@ -121,6 +124,7 @@ export async function exchangeCode(input: {
   params.redirect_uri = input.redirectUri;
   if (input.codeVerifier) params.code_verifier = input.codeVerifier;
   const token = await requestToken({
+    http: input.http,
     url: tokenUrlOf(provider, 'OAUTH2') ?? '',
     provider,
     clientId: input.clientId,

@@ -2,8 +2,9 @@ import type { Provider, ProviderCatalog } from '@ferry/providers';
 import type { StoredCredentials } from '../connections/credentials.js';
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError, toFerryError } from '../errors.js';
-import type { Integration, IntegrationService } from '../integrations/service.js';
+import { publicLinkOf, type Integration, type IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
+import type { Outbound } from '../outbound/client.js';
 import type { Store } from '../store/store.js';
 import { flowContextFor, type Caller, type FlowRequest } from './caller.js';
 import { ConnectionWriter } from './connectionWriter.js';
@@ -13,6 +14,7 @@ import { OAuthSessionStore } from './oauthSessions.js';
 import { authorizeUrl, scopesOf } from './oauth2.js';
 import { oauth1RequestToken } from './oauth1.js';
 import { checkConnectionParams } from './params.js';
+import { checkInterpolatedValues } from '../connections/configCheck.js';
 import { randomSecret } from './pkce.js';
 import { verifyCredentials } from './verify.js';
 
@@ -34,6 +36,8 @@ export interface AuthDeps {
   integrations: IntegrationService;
   activity: ActivityLogWriter;
   serverUrl: string;
+  /** The server's outbound requests (verification, token and OAuth 1 endpoints). */
+  outbound: Outbound;
 }
 
 /** The auth flows: browser popups (OAuth 2, OAuth 1, GitHub App) and the credential forms (API key, basic, none, client credentials). */
@@ -48,6 +52,11 @@ export class AuthService {
     this.flows = new FlowStore(deps.store);
     this.oauthSessions = new OAuthSessionStore(deps);
     this.writer = new ConnectionWriter(deps);
+  }
+
+  /** The server's outbound requests, for the callback's token exchanges. */
+  get http(): Outbound {
+    return this.#deps.outbound;
   }
 
   /** The callback URL providers send the user back to. */
@@ -78,12 +87,16 @@ export class AuthService {
   /**
    * Creates a popup flow for a caller: checks the integration is allowed and uses a redirect auth mode.
    * @returns the flow id, the secret that reads its result, and the URL to open in the popup
-   * @throws integration_not_allowed, unknown_provider_config, auth_mode_err
+   * @throws integration_not_allowed, unknown_provider_config, auth_mode_err, invalid_body (a connection-config
+   *   value that does not fit where the provider interpolates it)
    */
   async createFlow(caller: Caller, key: string, request: FlowRequest, origin: string | null) {
     const context = flowContextFor(caller, key, request);
     const { provider } = await this.integration(caller.environmentId, key);
     checkConnectionParams(provider, request.params);
+    checkInterpolatedValues(provider, {
+      connectionConfig: { value: context.connectionConfig, field: 'params' },
+    });
     if (!(REDIRECT_MODES as readonly string[]).includes(provider.auth_mode)) {
       throw new FerryError(
         'auth_mode_err',
@@ -137,7 +150,7 @@ export class AuthService {
           'missing_client_credentials',
           `Integration "${integration.uniqueKey}" has no GitHub App credentials.`,
         );
-      ctx.connectionConfig.appPublicLink ??= c.app_link.replace(/\/+$/, '').split('/').pop();
+      ctx.connectionConfig.appPublicLink ??= publicLinkOf(c.app_link);
       const url = new URL(
         authorizeUrl({
           provider,
@@ -163,6 +176,7 @@ export class AuthService {
       callback.searchParams.set('state', state);
       const r = await this.#asTokenErr(() =>
         oauth1RequestToken({
+          http: this.#deps.outbound,
           provider,
           consumerKey: c.client_id,
           consumerSecret: c.client_secret,
@@ -200,12 +214,17 @@ export class AuthService {
    * Creates a connection from credentials posted by the browser (API key, basic, none, client credentials),
    * testing API-key and basic credentials against the provider first.
    * @throws integration_not_allowed, unknown_provider_config, auth_mode_err, connection_test_failed, token_err,
-   *   missing_client_credentials
+   *   missing_client_credentials, invalid_body (a connection-config value or credential that does not fit where the
+   *   provider interpolates it)
    */
   async createDirect(caller: Caller, key: string, credentials: DirectCredentials, request: FlowRequest) {
     const context = flowContextFor(caller, key, request);
     const { integration, provider } = await this.integration(caller.environmentId, key);
     checkConnectionParams(provider, request.params);
+    checkInterpolatedValues(provider, {
+      connectionConfig: { value: context.connectionConfig, field: 'connection_config' },
+      credentials: { value: credentials, field: '' },
+    });
     if (provider.auth_mode !== credentials.type) {
       throw new FerryError(
         'auth_mode_err',
@@ -251,6 +270,7 @@ export class AuthService {
         : undefined;
       return this.#asTokenErr(() =>
         mintCredentials({
+          http: this.#deps.outbound,
           provider,
           integrationCredentials: integration.credentials,
           connectionConfig: context.connectionConfig,
@@ -258,7 +278,14 @@ export class AuthService {
         }),
       );
     }
-    if (credentials.type !== 'NONE') await verifyCredentials(provider, credentials, context.connectionConfig);
+    if (credentials.type !== 'NONE') {
+      await verifyCredentials({
+        http: this.#deps.outbound,
+        provider,
+        credentials,
+        connectionConfig: context.connectionConfig,
+      });
+    }
     return credentials;
   }
 

@@ -1,6 +1,6 @@
 import { interpolateObject, tryInterpolate, type Provider } from '@ferry/providers';
-import { request } from 'undici';
 import { FerryError } from '../errors.js';
+import { OutboundUnreachableError, type Outbound } from '../outbound/client.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -13,13 +13,17 @@ export type TestableCredentials =
  * the request is built like a proxy call (base URL, headers and query interpolated with the credentials and the
  * connection config; basic credentials go in an `Authorization: Basic` header unless the provider sets one), and
  * one 2xx answer among the endpoints is enough. Providers without a verification endpoint are not tested.
+ * The requests go through the server's outbound requests (`http`, with its address policy); one that gets no
+ * answer is reported the same way whatever the reason (blocked address, closed port, timeout).
  * @throws FerryError `connection_test_failed` with the provider's status in `payload`
  */
-export async function verifyCredentials(
-  provider: Provider,
-  credentials: TestableCredentials,
-  connectionConfig: Record<string, unknown>,
-): Promise<void> {
+export async function verifyCredentials(input: {
+  http: Outbound;
+  provider: Provider;
+  credentials: TestableCredentials;
+  connectionConfig: Record<string, unknown>;
+}): Promise<void> {
+  const { provider, credentials, connectionConfig } = input;
   const v = provider.proxy?.verification;
   if (!v || !provider.proxy) return;
   const ctx = {
@@ -51,22 +55,30 @@ export async function verifyCredentials(
   let last = 'no endpoint answered';
   let lastStatus: number | null = null;
   for (const endpoint of v.endpoints) {
-    const url = new URL(base.replace(/\/+$/, '') + '/' + endpoint.replace(/^\/+/, ''));
+    let url: URL;
+    try {
+      url = new URL(base.replace(/\/+$/, '') + '/' + endpoint.replace(/^\/+/, ''));
+    } catch {
+      last = 'the provider URL is not valid';
+      continue;
+    }
     for (const [k, val] of Object.entries(query)) url.searchParams.set(k, val);
     try {
-      const res = await request(url, {
+      const res = await input.http.request(url.href, {
         method: v.method,
         headers,
-        ...(body !== undefined ? { body } : {}),
-        headersTimeout: TIMEOUT_MS,
-        bodyTimeout: TIMEOUT_MS,
+        body,
+        timeoutMs: TIMEOUT_MS,
+        discardBody: true,
       });
-      await res.body.dump();
-      if (res.statusCode >= 200 && res.statusCode < 300) return;
-      lastStatus = res.statusCode;
-      last = `HTTP ${res.statusCode} from ${url.host}${url.pathname}`;
+      if (res.status >= 200 && res.status < 300) return;
+      lastStatus = res.status;
+      last = `HTTP ${res.status} from ${url.host}${url.pathname}`;
     } catch (err) {
-      last = `${url.host} could not be reached (${(err as Error).message})`;
+      // The same words for a refused address, a closed port and a timeout: no port scanning through here.
+      if (!(err instanceof OutboundUnreachableError)) throw err;
+      lastStatus = null;
+      last = 'the provider could not be reached';
     }
   }
   throw new FerryError('connection_test_failed', `The provider did not accept the credentials: ${last}.`, {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashSecret } from '../environments/service.js';
 import { FerryError } from '../errors.js';
+import { checkInterpolatedValues } from '../connections/configCheck.js';
 import type { IntegrationService } from '../integrations/service.js';
 import type { Store } from '../store/store.js';
 import { fromJson, toIso, toJson } from '../store/values.js';
@@ -84,7 +85,11 @@ export class ConnectSessionService {
     }
   }
 
-  /** Creates a session. @throws invalid_body when an allowed or defaulted integration does not exist */
+  /**
+   * Creates a session.
+   * @throws invalid_body when an allowed or defaulted integration does not exist, or a default connection-config
+   *   value does not fit where the provider interpolates it
+   */
   async create(
     environmentId: number,
     input: CreateSessionInput,
@@ -98,6 +103,18 @@ export class ConnectSessionService {
         Object.keys(input.integrations_config_defaults),
         'integrations_config_defaults',
       );
+    }
+    for (const [key, defaults] of Object.entries(input.integrations_config_defaults ?? {})) {
+      const integration = await this.#integrations.find(environmentId, key);
+      const provider = integration && this.#integrations.providerOf(integration.provider);
+      if (provider && defaults.connection_config) {
+        checkInterpolatedValues(provider, {
+          connectionConfig: {
+            value: defaults.connection_config,
+            field: `integrations_config_defaults.${key}.connection_config`,
+          },
+        });
+      }
     }
     const token = CONNECT_SESSION_PREFIX + randomBytes(32).toString('hex');
     const expiresAt = new Date(Date.now() + CONNECT_SESSION_TTL_MS).toISOString();

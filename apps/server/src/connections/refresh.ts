@@ -4,6 +4,7 @@ import { FerryError } from '../errors.js';
 import type { Integration, IntegrationService } from '../integrations/service.js';
 import type { Logger } from '../logger.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
+import type { Outbound } from '../outbound/client.js';
 import type { Store } from '../store/store.js';
 import { fromJson, toIso, toJson } from '../store/values.js';
 import { expiryOf, type StoredCredentials } from './credentials.js';
@@ -27,6 +28,8 @@ export interface RefreshFailure {
 
 /** Mints new credentials for modes without a refresh token (OAUTH2_CC, APP); the auth code registers these. */
 export type CredentialMinter = (args: {
+  /** The server's outbound requests. */
+  http: Outbound;
   provider: Provider;
   integration: Integration;
   credentials: StoredCredentials;
@@ -65,6 +68,7 @@ export class CredentialRefresher {
   readonly #providers: ProviderCatalog;
   readonly #activity: ActivityLogWriter;
   readonly #logger: Logger;
+  readonly #http: Outbound;
   readonly #inFlight = new Map<number, Promise<StoredCredentials>>();
   readonly #minters = new Map<string, CredentialMinter>();
   #sweep: NodeJS.Timeout | undefined;
@@ -76,6 +80,8 @@ export class CredentialRefresher {
     providers: ProviderCatalog;
     activity: ActivityLogWriter;
     logger: Logger;
+    /** The server's outbound requests (token endpoints). */
+    outbound: Outbound;
   }) {
     this.#store = deps.store;
     this.#encryptor = deps.encryptor;
@@ -83,6 +89,7 @@ export class CredentialRefresher {
     this.#providers = deps.providers;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    this.#http = deps.outbound;
   }
 
   /** Registers how to mint credentials of a type that has no refresh token (e.g. `OAUTH2_CC`, `APP`). */
@@ -267,7 +274,13 @@ export class CredentialRefresher {
     if (current.type !== 'OAUTH2') {
       const mint = this.#minters.get(current.type);
       if (!mint) throw new Error(`credentials of type ${current.type} cannot be refreshed`);
-      return mint({ provider, integration, credentials: current, connectionConfig: target.connectionConfig });
+      return mint({
+        http: this.#http,
+        provider,
+        integration,
+        credentials: current,
+        connectionConfig: target.connectionConfig,
+      });
     }
     const url =
       provider.refresh_url ?? (typeof provider.token_url === 'string' ? provider.token_url : undefined);
@@ -281,6 +294,7 @@ export class CredentialRefresher {
     if (!clientId || !clientSecret)
       throw new Error(`integration "${target.providerConfigKey}" has no client credentials`);
     const res = await requestToken({
+      http: this.#http,
       url,
       provider,
       clientId,

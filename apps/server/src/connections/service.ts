@@ -9,6 +9,7 @@ import { prepareQuery } from '../store/prepared.js';
 import { LastFetchedTracker } from './lastFetched.js';
 import type { CredentialRefresher } from './refresh.js';
 import { insertConnection } from './rows.js';
+import { checkInterpolatedValues } from './configCheck.js';
 import type { Store } from '../store/store.js';
 import { fromJson, isUniqueViolation, nowIso, toIso } from '../store/values.js';
 import {
@@ -211,7 +212,11 @@ export class ConnectionService {
       ]);
   }
 
-  /** Imports a connection with existing credentials. @throws unknown_provider_config, invalid_body, duplicate_connection */
+  /**
+   * Imports a connection with existing credentials.
+   * @throws unknown_provider_config, invalid_body (credentials of the wrong type; a config value or token that
+   *   does not fit where the provider interpolates it), duplicate_connection
+   */
   async import(environmentId: number, input: ImportConnectionInput): Promise<ApiConnectionFull> {
     const integration = await this.#integrations.find(environmentId, input.provider_config_key);
     if (!integration)
@@ -220,7 +225,8 @@ export class ConnectionService {
         `Integration "${input.provider_config_key}" does not exist.`,
       );
     const credentials = toStoredCredentials(input.credentials);
-    const authMode = this.#integrations.authModeOf(integration.provider);
+    const provider = this.#integrations.providerOf(integration.provider);
+    const authMode = provider?.auth_mode;
     if (authMode && !fitsAuthMode(credentials.type, authMode)) {
       throw new FerryError(
         'invalid_body',
@@ -229,6 +235,12 @@ export class ConnectionService {
           errors: [{ path: 'credentials.type', message: `expected ${authMode}` }],
         },
       );
+    }
+    if (provider) {
+      checkInterpolatedValues(provider, {
+        connectionConfig: { value: input.connection_config ?? {}, field: 'connection_config' },
+        credentials: { value: credentials, field: 'credentials' },
+      });
     }
     const connectionId = input.connection_id ?? randomUUID();
     const now = nowIso();

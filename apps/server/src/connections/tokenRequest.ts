@@ -1,6 +1,6 @@
 import type { Provider } from '@ferry/providers';
 import { tryInterpolate } from '@ferry/providers';
-import { request } from 'undici';
+import type { Outbound } from '../outbound/client.js';
 
 /** What a token endpoint answered, parsed. */
 export interface TokenResponse {
@@ -17,38 +17,36 @@ export class TokenEndpointError extends Error {
     message: string,
     readonly status: number | undefined,
     readonly body: unknown,
+    options?: { cause: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 const TIMEOUT_MS = 15_000;
 
 /**
- * POSTs to a provider's auth endpoint with the auth timeouts and reads the answer as text, whatever its status.
- * @param what - how to name the endpoint in the error ("the token endpoint").
- * @throws TokenEndpointError when the endpoint cannot be reached.
+ * POSTs to a provider's auth endpoint through the server's outbound requests (address policy included) with
+ * the auth timeouts, and reads the answer as text, whatever its status.
+ * @param http - the server's outbound requests.
+ * @param init - headers, body, and `what`: how to name the endpoint in the error ("the token endpoint").
+ * @throws TokenEndpointError when no answer came: the same message for a refused address, a closed port,
+ *   a timeout or an unusable URL, so that an error never tells whether a port was open.
  */
 export async function postToEndpoint(
+  http: Outbound,
   url: string,
-  init: { headers: Record<string, string>; body?: string | undefined },
-  what: string,
+  init: { headers: Record<string, string>; body?: string | undefined; what: string },
 ): Promise<{ status: number; text: string }> {
   try {
-    const res = await request(url, {
+    return await http.request(url, {
       method: 'POST',
       headers: init.headers,
-      ...(init.body !== undefined ? { body: init.body } : {}),
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
+      body: init.body,
+      timeoutMs: TIMEOUT_MS,
     });
-    return { status: res.statusCode, text: await res.body.text() };
   } catch (err) {
-    throw new TokenEndpointError(
-      `${what} could not be reached: ${(err as Error).message}`,
-      undefined,
-      undefined,
-    );
+    throw new TokenEndpointError(`${init.what} could not be reached`, undefined, undefined, { cause: err });
   }
 }
 
@@ -58,6 +56,8 @@ export async function postToEndpoint(
  * @throws TokenEndpointError when the endpoint is unreachable, answers non-2xx, or returns no access token.
  */
 export async function requestToken(opts: {
+  /** The server's outbound requests. */
+  http: Outbound;
   url: string;
   provider: Provider;
   clientId: string;
@@ -77,11 +77,11 @@ export async function requestToken(opts: {
   const json = provider.body_format === 'json';
   headers['content-type'] = json ? 'application/json' : 'application/x-www-form-urlencoded';
   const url = tryInterpolate(opts.url, { connectionConfig: opts.connectionConfig ?? {} }) ?? opts.url;
-  const { status, text } = await postToEndpoint(
-    url,
-    { headers, body: json ? JSON.stringify(body) : new URLSearchParams(body).toString() },
-    'the token endpoint',
-  );
+  const { status, text } = await postToEndpoint(opts.http, url, {
+    headers,
+    body: json ? JSON.stringify(body) : new URLSearchParams(body).toString(),
+    what: 'the token endpoint',
+  });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,5 +1,6 @@
-import type { ProviderCatalog } from '@ferry/providers';
+import type { Provider, ProviderCatalog } from '@ferry/providers';
 import type { Encryptor } from '../crypto/encryption.js';
+import { placementProblem } from '../connections/configCheck.js';
 import { FerryError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { isUniqueViolation, nowIso, toIso } from '../store/values.js';
@@ -138,6 +139,11 @@ export class IntegrationService {
     return out;
   }
 
+  /** A provider of the catalog, or undefined for an unknown provider. */
+  providerOf(provider: string): Provider | undefined {
+    return this.#providers.get(provider);
+  }
+
   /** The auth mode of a provider in the catalog, or undefined for an unknown provider. */
   authModeOf(provider: string): string | undefined {
     return this.#providers.get(provider)?.auth_mode;
@@ -190,6 +196,19 @@ export class IntegrationService {
           ],
         },
       );
+    }
+    if (credentials.type === 'APP') {
+      // Its last segment becomes `${connectionConfig.appPublicLink}` in the app's install URL path.
+      const problem = placementProblem('path', publicLinkOf(credentials.app_link));
+      if (problem) {
+        throw new FerryError(
+          'invalid_body',
+          `Invalid body. credentials.app_link: its last segment ${problem}.`,
+          {
+            errors: [{ path: 'credentials.app_link', message: `its last segment ${problem}` }],
+          },
+        );
+      }
     }
   }
 
@@ -269,4 +288,9 @@ export class IntegrationService {
   onDeleted(listener: () => void): void {
     this.#deleted.push(listener);
   }
+}
+
+/** The GitHub App's public link (the last segment of its `app_link`), as the install URL uses it. */
+export function publicLinkOf(appLink: string): string {
+  return appLink.replace(/\/+$/, '').split('/').pop() ?? '';
 }

@@ -1,7 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { finished, type Writable } from 'node:stream';
 import { util, type Dispatcher } from 'undici';
-import type { PoolCache } from './pools.js';
+import type { PoolCache } from '../outbound/pools.js';
 import type { StreamReclaimer } from './reclaim.js';
 import type { HeaderMap } from './retry.js';
 

@@ -7,7 +7,6 @@ import { classifyFailure, sleep } from './failure.js';
 import { redactHeaders, redactUrl } from './headers.js';
 import type { OperationHandle } from '../logs/writer.js';
 import { formOf, nextUrl } from './helpers.js';
-import { PoolCache } from './pools.js';
 import type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseSink } from './types.js';
 
 export type { ProxyEngineDeps, ProxyOutcome, ProxyRequest, ResponseHead, ResponseSink } from './types.js';
@@ -16,7 +15,9 @@ import { StreamReclaimer } from './reclaim.js';
 import { isRetryableStatus, waitBeforeRetry } from './retry.js';
 import type { BaseUrlOverridePolicy } from '../integrations/service.js';
 import type { ProxySettings } from './settings.js';
-import { createAddressPolicy, hostOf, type AddressPolicy } from './ssrf.js';
+import type { AddressPolicy } from '../outbound/addressPolicy.js';
+import { hostOf } from '../outbound/guard.js';
+import type { PoolCache } from '../outbound/pools.js';
 import { buildTarget } from './target.js';
 
 type Plan =
@@ -38,12 +39,9 @@ export class ProxyEngine {
   constructor(deps: ProxyEngineDeps, settings: ProxySettings) {
     this.#deps = deps;
     this.#settings = settings;
-    this.#policy = createAddressPolicy(settings.allowPrivateNetworks);
-    this.#pools = new PoolCache({
-      policy: this.#policy,
-      connectTimeoutMs: settings.connectTimeoutMs,
-      lookup: settings.lookup,
-    });
+    // The server's one outbound mechanism: its pools check every socket against the address policy.
+    this.#policy = deps.outbound.policy;
+    this.#pools = deps.outbound.pools;
     this.#resolver = new ConnectionResolver(deps, settings);
     this.#reclaimer = new StreamReclaimer(settings.reclaimEveryBytes);
   }
@@ -51,11 +49,6 @@ export class ProxyEngine {
   /** The largest response a script's `nango.proxy` buffers (`maxScriptResponseBytes`). */
   get scriptResponseLimit(): number {
     return this.#settings.maxScriptResponseBytes;
-  }
-
-  /** Closes the upstream connection pools. */
-  close(): Promise<void> {
-    return this.#pools.close();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { FerryError } from '../errors.js';
-import { FORBIDDEN_ADDRESS } from './ssrf.js';
+import { FORBIDDEN_ADDRESS } from '../outbound/guard.js';
 
 /** A failed exchange: `network` failures may be retried, `fatal` ones end the request. */
 export interface Failure {

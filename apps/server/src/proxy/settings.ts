@@ -1,8 +1,14 @@
-/** Operator settings of the proxy (environment variables `FERRY_PROXY_*`). */
+import type { LookupFunction } from '../outbound/guard.js';
+
+/**
+ * Operator settings of the proxy (environment variables `FERRY_PROXY_*`). `allowPrivateNetworks`,
+ * `connectTimeoutMs` and `lookup` apply to every outbound request (see `outbound/client.ts`).
+ */
 export interface ProxySettings {
   /**
-   * Which private, loopback, link-local and metadata addresses the proxy may reach: `false` (none, the
-   * default), `true` (all), or a list of addresses and CIDR ranges (e.g. `10.0.0.0/8`, `127.0.0.1`).
+   * Which private, loopback, link-local, metadata and other non-global addresses outbound requests (the
+   * proxy, credential verification, token requests) may reach: `false` (none, the default), `true` (all),
+   * or a list of addresses and CIDR ranges (e.g. `10.0.0.0/8`, `127.0.0.1`).
    */
   allowPrivateNetworks: boolean | string[];
   /** Time to open a connection to the provider, per attempt. */
@@ -35,8 +41,7 @@ export interface ProxySettings {
   lookup?: LookupFunction | undefined;
 }
 
-/** `dns.lookup` with `{ all: true }`, as the SSRF guard calls it. */
-export type LookupFunction = (hostname: string) => Promise<{ address: string; family: number }[]>;
+export type { LookupFunction } from '../outbound/guard.js';
 
 /** The defaults used when a setting is not given. */
 export const defaultProxySettings: ProxySettings = {

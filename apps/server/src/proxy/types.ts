@@ -3,6 +3,7 @@ import type { ProviderCatalog } from '@ferry/providers';
 import type { ConnectionService } from '../connections/service.js';
 import type { IntegrationService } from '../integrations/service.js';
 import type { ActivityLogWriter, OperationHandle } from '../logs/writer.js';
+import type { Outbound } from '../outbound/client.js';
 import type { RequestBody } from './body.js';
 import type { HeaderMap, RetryHeader } from './retry.js';
 
@@ -59,4 +60,6 @@ export interface ProxyEngineDeps {
   integrations: Pick<IntegrationService, 'find'>;
   providers: ProviderCatalog;
   activity: ActivityLogWriter;
+  /** The server's outbound requests: the proxy uses its pools and address policy. */
+  outbound: Pick<Outbound, 'pools' | 'policy'>;
 }

@@ -67,11 +67,16 @@ export async function boot(host: HostReference, wrapper: Wrapper, env: BootEnv):
     if (bridge.fatal) throw bridge.fatal;
     if (uncaught) throw uncaught.error;
     const output =
-      env.kind === 'action' || env.kind === 'webhook'
-        ? serializeOutput(result, env.limits.maxOutputBytes)
-        : undefined;
+      env.kind === 'action' || env.kind === 'webhook' ? serializeOutput(result, env.limits) : undefined;
     return { ok: true, output, logs: bridge.takeLines() };
   } catch (thrown) {
-    return { ok: false, error: serializeError(bridge.fatal ?? thrown, env.kind), logs: bridge.takeLines() };
+    let error: BootResult['error'];
+    try {
+      error = serializeError(bridge.fatal ?? thrown, env.kind, env.limits.maxErrorBytes);
+    } catch {
+      // A thrown value whose message or stack getter throws again.
+      error = { code: 'script_runtime_error', message: 'The script threw a value that cannot be read' };
+    }
+    return { ok: false, error, logs: bridge.takeLines() };
   }
 }

@@ -1,8 +1,9 @@
 /** The few isolated-vm shapes the in-isolate code uses (the real types live in the host's `isolated-vm`). */
 export interface HostReference {
+  /** Called with `[op, argsJson, logs | null, bytes | null]`. */
   apply(
     receiver: undefined,
-    args: unknown[],
+    args: [string, string, unknown[] | null, Uint8Array | null],
     options: { arguments: { copy: true }; result: { promise: true; copy: true } },
   ): Promise<unknown>;
 }
@@ -15,6 +16,9 @@ export interface SandboxLimits {
   maxRecordsPerBatch: number;
   recordsPerHostCall: number;
   maxOutputBytes: number;
+  maxOutputDepth: number;
+  maxHostCallBytes: number;
+  maxErrorBytes: number;
   maxTimers: number;
 }
 

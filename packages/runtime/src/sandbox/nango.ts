@@ -195,7 +195,11 @@ export class NangoAction {
   }
   setLogger(): void {}
 
-  /** Parses `input` with a zod schema; throws `invalid_action_input` with the zod issues. */
+  /**
+   * Parses `input` with a zod schema. Invalid input fails as in Nango: each issue is logged at level
+   * error, then an `ActionError` with the message "Invalid input provided" is thrown, its payload
+   * `{ message, issues }` carrying the zod issues.
+   */
   async zodValidateInput<T>({
     zodSchema,
     input,
@@ -205,8 +209,14 @@ export class NangoAction {
   }): Promise<{ success: true; data: T }> {
     const parsed = zodSchema.safeParse(input);
     if (!parsed.success) {
-      const issues = toPlain(parsed.error?.issues, 'invalid_action_input');
-      throw sandboxError('invalid_action_input', 'Invalid action input', { issues });
+      const raw = toPlain(parsed.error?.issues, 'script_runtime_error');
+      const issues = Array.isArray(raw) ? (raw as { message?: unknown; path?: unknown }[]) : [];
+      const { bridge } = internalsOf(this);
+      for (const issue of issues) {
+        const path = Array.isArray(issue?.path) ? issue.path.join('.') : '';
+        bridge.log('error', `Invalid input provided: ${String(issue?.message)} at path ${path}`);
+      }
+      throw new ActionError({ message: 'Invalid input provided', issues });
     }
     return { success: true, data: parsed.data as T };
   }

@@ -2,9 +2,8 @@ import { sandboxError } from './errors.js';
 import { internalsOf, NangoAction } from './nango.js';
 
 type RecordLike = Record<string, unknown>;
-const { slice } = Array.prototype;
 const { isArray } = Array;
-const { apply } = Reflect;
+const stringify = JSON.stringify;
 
 /** Nango's NangoSync: NangoAction plus records, delete tracking, lastSyncDate and variant. */
 export class NangoSync extends NangoAction {
@@ -86,14 +85,18 @@ export class NangoSync extends NangoAction {
       throw sandboxError('batch_too_large', `${method}: ${items.length} items, more than ${max}`);
   }
 
+  /**
+   * Checks and sends records. Each record is encoded to JSON once, in the isolate (getters run once and
+   * what was measured is what crosses), and the batch goes in host calls of at most `recordsPerHostCall`
+   * records and `maxHostCallBytes` characters, one call encoded at a time. Every record is checked for an
+   * object with an id before the first call; a record that alone is larger than a host call may carry
+   * throws `host_call_too_large`.
+   */
   private async write(op: string, records: unknown, model: string): Promise<boolean> {
     this.checkBatch(records, model, op);
     if (records.length === 0) return true;
-    // Only a shallow check here: the records cross as structured clones (functions, symbols and Proxies
-    // are refused by the copy), and the host normalises the copy it received to JSON data.
-    const plain = records;
-    for (let i = 0; i < plain.length; i++) {
-      const record = plain[i] as RecordLike | null;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as RecordLike | null;
       if (typeof record !== 'object' || record === null || isArray(record)) {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} is not an object`);
       }
@@ -102,11 +105,30 @@ export class NangoSync extends NangoAction {
         throw sandboxError('invalid_record', `${op}: record ${i} of ${model} has no id`);
       }
     }
-    const size = internalsOf(this).bridge.limits.recordsPerHostCall;
     const { bridge } = internalsOf(this);
-    for (let i = 0; i < plain.length; i += size) {
-      await bridge.call(op, [model, plain.length <= size ? plain : apply(slice, plain, [i, i + size])]);
+    const { recordsPerHostCall, maxHostCallBytes } = bridge.limits;
+    const head = '[' + stringify(model) + ',[';
+    const room = maxHostCallBytes - head.length - 2;
+    // Joined with `+`: no array method a script could have patched.
+    let chunk = '';
+    let count = 0;
+    for (let i = 0; i < records.length; i++) {
+      const json = bridge.json(records[i], 'invalid_record', `${op}: record ${i} of ${model}`);
+      if (json.length > room) {
+        throw sandboxError(
+          'host_call_too_large',
+          `${op}: record ${i} of ${model} is ${json.length} bytes as JSON, more than the ${room} a host call may carry`,
+        );
+      }
+      if (count > 0 && (count >= recordsPerHostCall || chunk.length + 1 + json.length > room)) {
+        await bridge.callJson(op, head + chunk + ']]');
+        chunk = '';
+        count = 0;
+      }
+      chunk = count === 0 ? json : chunk + ',' + json;
+      count++;
     }
+    await bridge.callJson(op, head + chunk + ']]');
     return true;
   }
 }

@@ -1,16 +1,39 @@
 import { isActionError, isSandboxError, sandboxError } from './errors.js';
-import type { BootEnv, BootResult } from './ivm.js';
+import type { BootEnv, BootResult, SandboxLimits } from './ivm.js';
+import { clip, jsonDeeperThan, jsonRefusal } from './json.js';
 import { toPlain } from './plain.js';
 
 const stringify = JSON.stringify;
 
-function payloadJson(payload: unknown): string | undefined {
+/**
+ * An error payload as JSON, within `max` characters and 64 levels: a larger or deeper one is replaced
+ * by `{ message, truncated: true, reason }` (its own `message` kept when it is a string), so it never crosses
+ * the boundary whole.
+ */
+function payloadJson(payload: unknown, max: number): string | undefined {
   if (payload === undefined) return undefined;
+  let why: string;
   try {
-    return stringify(toPlain(payload, 'script_runtime_error'));
-  } catch {
-    return undefined;
+    const json = stringify(toPlain(payload, 'script_runtime_error'));
+    if (json === undefined || json.length <= max) return json;
+    why = `The error payload is ${json.length} characters as JSON, more than ${max}`;
+  } catch (error) {
+    why = `The error payload is not JSON data: ${error instanceof Error ? clip(String(error.message), 200) : 'unknown'}`;
   }
+  let message: unknown;
+  try {
+    message =
+      typeof payload === 'object' && payload !== null
+        ? (payload as Record<string, unknown>).message
+        : undefined;
+  } catch {
+    message = undefined;
+  }
+  return stringify({
+    message: typeof message === 'string' ? clip(message, max) : why,
+    truncated: true,
+    reason: why,
+  });
 }
 
 function describe(thrown: unknown): string {
@@ -22,14 +45,32 @@ function describe(thrown: unknown): string {
   }
 }
 
-/** Turns whatever a script threw into the error envelope the host reads. */
-export function serializeError(thrown: unknown, kind: BootEnv['kind']): NonNullable<BootResult['error']> {
+/**
+ * Turns whatever a script threw into the error envelope the host reads, its message and stack cut to
+ * `maxErrorBytes` and its payload bounded (see {@link payloadJson}) before anything is copied out.
+ */
+export function serializeError(
+  thrown: unknown,
+  kind: BootEnv['kind'],
+  max: number,
+): NonNullable<BootResult['error']> {
+  const error = describeError(thrown, kind, max);
+  error.message = clip(error.message, max);
+  if (error.stack !== undefined) error.stack = clip(error.stack, max);
+  return error;
+}
+
+function describeError(
+  thrown: unknown,
+  kind: BootEnv['kind'],
+  max: number,
+): NonNullable<BootResult['error']> {
   if (isSandboxError(thrown)) {
     return {
       code: thrown.code,
       message: thrown.message,
       stack: thrown.stack,
-      payload: payloadJson(thrown.payload),
+      payload: payloadJson(thrown.payload, max),
     };
   }
   if (isActionError(thrown)) {
@@ -38,7 +79,7 @@ export function serializeError(thrown: unknown, kind: BootEnv['kind']): NonNulla
       code,
       message: String(thrown.message),
       stack: String(thrown.stack),
-      payload: payloadJson(thrown.payload),
+      payload: payloadJson(thrown.payload, max),
     };
   }
   if (thrown instanceof Error) {
@@ -56,23 +97,30 @@ export function serializeError(thrown: unknown, kind: BootEnv['kind']): NonNulla
   return { code: 'script_runtime_error', message: `Non-error thrown: ${describe(thrown)}` };
 }
 
-/** Serialises an action's (or webhook's) return value to JSON, within `maxOutputBytes`. */
-export function serializeOutput(value: unknown, max: number): string | undefined {
+/**
+ * Serialises an action's (or webhook's) return value to JSON in the isolate, within `maxOutputBytes`
+ * (`output_too_large`) and `maxOutputDepth` levels (`output_too_deep`), so nothing larger or deeper
+ * ever reaches the host, its IPC channel or its caller's serialiser.
+ */
+export function serializeOutput(value: unknown, limits: SandboxLimits): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw sandboxError('invalid_action_output', `An action cannot return a ${typeof value}`);
   }
+  const depth = limits.maxOutputDepth;
   let json: string | undefined;
   try {
     json = stringify(value);
   } catch (error) {
-    throw sandboxError(
-      'invalid_action_output',
-      `The output is not JSON data: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    if (error instanceof RangeError && /call stack/.test(String(error.message)))
+      throw sandboxError('output_too_deep', `The output is nested deeper than ${depth} levels`);
+    throw sandboxError('invalid_action_output', `The output is not JSON data: ${jsonRefusal(error)}`);
   }
   if (json === undefined) return undefined;
+  const max = limits.maxOutputBytes;
   if (json.length > max)
     throw sandboxError('output_too_large', `The output is ${json.length} bytes, more than ${max}`);
+  if (jsonDeeperThan(json, depth))
+    throw sandboxError('output_too_deep', `The output is nested deeper than ${depth} levels`);
   return json;
 }

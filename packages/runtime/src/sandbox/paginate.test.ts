@@ -119,6 +119,71 @@ describe('paginate', () => {
     await expect(drive({ endpoint: '/' }, undefined, [])).rejects.toThrow(/unknown pagination type/);
   });
 
+  const linkBody = (next?: string): ProxyResponse => page({ items: [next ?? 'end'], next });
+  it.each([
+    {
+      name: 'cursor, two pages',
+      settings: { type: 'cursor', cursor_path_in_response: 'next', cursor_name_in_request: 'c' },
+      pages: [page({ items: [1], next: 'c2' }), page({ items: [2], next: ' ' })],
+      want: ['c2', undefined],
+    },
+    {
+      name: 'cursor, one page',
+      settings: { type: 'cursor', cursor_path_in_response: 'next', cursor_name_in_request: 'c' },
+      pages: [page({ items: [1] })],
+      want: [undefined],
+    },
+    {
+      name: 'link in a header, two pages',
+      settings: { type: 'link', link_rel_in_response_header: 'next' },
+      pages: [page({ items: [1] }, { link: '</p2>; rel="next"' }), page({ items: [2] })],
+      want: ['/p2', undefined],
+    },
+    {
+      name: 'link in the body, last link repeated',
+      settings: { type: 'link', link_path_in_response_body: 'next' },
+      pages: [linkBody('/p2'), linkBody('/p2')],
+      want: ['/p2', '/p2'],
+    },
+    {
+      name: 'link in the body, one page',
+      settings: { type: 'link', link_path_in_response_body: 'next' },
+      pages: [linkBody()],
+      want: [undefined],
+    },
+    {
+      name: 'offset, a full page then a short one',
+      settings: { type: 'offset', offset_name_in_request: 'o', limit: 2, limit_name_in_request: 'n' },
+      pages: [page({ items: [1, 2] }), page({ items: [3] })],
+      want: [0],
+    },
+    {
+      name: 'offset, full pages then an empty one',
+      settings: { type: 'offset', offset_name_in_request: 'o', limit: 1, limit_name_in_request: 'n' },
+      pages: [page({ items: [1] }), page({ items: [2] }), page({ items: [] })],
+      want: [0, 1],
+    },
+  ] as { name: string; settings: Paginate; pages: ProxyResponse[]; want: unknown[] }[])(
+    'calls on_page after each page as Nango does: $name',
+    async ({ settings, pages, want }) => {
+      const seen: unknown[] = [];
+      const after: number[] = [];
+      const on_page: Paginate['on_page'] = ({ nextPageParam, response }) => {
+        after.push(pages.indexOf(response));
+        seen.push(nextPageParam);
+      };
+      const { requests } = await drive(
+        { endpoint: '/items', paginate: { response_path: 'items', on_page } },
+        settings,
+        pages,
+      );
+      // Once per page, in order, each with its own response.
+      expect(after).toEqual(want.map((_, i) => i));
+      expect(seen).toEqual(want);
+      expect(requests).toHaveLength(pages.length);
+    },
+  );
+
   it('reads paths and Link headers', () => {
     expect(pick({ a: { b: [{ c: 1 }] } }, 'a.b[0].c')).toBe(1);
     expect(pick({ a: null }, 'a.b')).toBeUndefined();

@@ -42,7 +42,8 @@ function isEmptyCursor(cursor: unknown): boolean {
 /**
  * Nango's `paginate`: calls `proxy` page after page (cursor, link or offset) and yields each non-empty
  * page as an array. Stops on a missing cursor or link, a repeated link, an empty page, or (offset with a
- * limit) a short page.
+ * limit) a short page. `on_page` runs after each page as in Nango: for cursor and link after the last
+ * one too (its `nextPageParam` is then undefined, or the repeated link); for offset not after a short page.
  * @throws TypeError when no pagination type is configured or a page is not an array
  */
 export async function* paginate<T>(
@@ -97,32 +98,42 @@ export async function* paginate<T>(
     if (page.length === 0) return undefined;
     yield page as T[];
 
+    // As Nango: on_page follows every page yielded, the last one included (cursor and link, with the
+    // next page's parameter, undefined at the end); offset passes the offset of the page just read, and
+    // stops before on_page on a short page.
     let next: unknown;
+    let last = false;
     if (type === 'cursor') {
       next = pick(response.data, settings.cursor_path_in_response);
-      if (isEmptyCursor(next)) return undefined;
-      set(settings.cursor_name_in_request, next);
+      if (typeof next === 'string') next = next.trim();
+      last = isEmptyCursor(next);
+      if (last) next = undefined;
+      else set(settings.cursor_name_in_request, next);
     } else if (type === 'link') {
       next = settings.link_rel_in_response_header
         ? linkFromHeader(header(response.headers, 'link'), settings.link_rel_in_response_header)
         : pick(response.data, settings.link_path_in_response_body);
-      if (typeof next !== 'string' || next === '' || next === lastLink) return undefined;
-      lastLink = next;
-      if (/^https?:\/\//i.test(next)) {
-        const match = /^(https?:\/\/[^/?#]+)(.*)$/i.exec(next);
-        baseUrlOverride = match?.[1];
-        endpoint = match?.[2] || '/';
-      } else {
-        endpoint = next;
+      last = typeof next !== 'string' || next === '' || next === lastLink;
+      if (!last) {
+        const link = next as string;
+        lastLink = link;
+        if (/^https?:\/\//i.test(link)) {
+          const match = /^(https?:\/\/[^/?#]+)(.*)$/i.exec(link);
+          baseUrlOverride = match?.[1];
+          endpoint = match?.[2] || '/';
+        } else {
+          endpoint = link;
+        }
+        params = {};
       }
-      params = {};
     } else {
       if (limit !== undefined && page.length < limit) return undefined;
-      offset += settings.offset_calculation_method === 'per-page' ? 1 : page.length;
       next = offset;
+      offset += settings.offset_calculation_method === 'per-page' ? 1 : page.length;
       set(settings.offset_name_in_request, offset);
     }
     await settings.on_page?.({ nextPageParam: next, response });
+    if (last) return undefined;
   }
 }
 

@@ -12,7 +12,7 @@ import { FerryError, toFerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Store } from '../../store/store.js';
 import { jsonObject, uniqueKey } from '../schemas.js';
-import { parse } from '../validate.js';
+import { checkRequestInput, parse } from '../validate.js';
 
 const scopes = z.array(z.string().min(1).max(512)).max(100);
 const authorizationParams = z.record(z.string().min(1).max(255), z.string().max(4096).nullable());
@@ -43,49 +43,31 @@ function queryParams(req: Request): Record<string, unknown> {
   return p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
 }
 
-/** The auth routes: popup flows, their callback and long-poll, and the credential forms. */
-export function authRouter(deps: {
+/** What the auth routes need. */
+export interface AuthRouterDeps {
   auth: AuthService;
   sessions: ConnectSessionService;
   store: Store;
   logger: Logger;
-}): Router {
+}
+
+/**
+ * The pages the popup opens: the redirect to the provider and the provider's callbacks. They answer errors as
+ * HTML pages that post to the opener, so they run the request input checks themselves.
+ */
+export function authPagesRouter(deps: AuthRouterDeps): Router {
   const { auth } = deps;
   const router = Router();
-  // Where the deprecated public key is still accepted: as in Nango, on `GET /oauth/connect/:key` and on the
-  // credential forms (`/api-auth/*`, `/oauth2/auth/*`, `/auth/unauthenticated/*`). `POST /oauth/flows` is Ferry's
-  // own route for `@ferry/frontend`, which only has connect session tokens, so it takes nothing else.
+  // The deprecated public key is accepted here, as in Nango (`GET /oauth/connect/:key`).
   const caller = (req: Request) => resolveCaller(req, deps, { publicKey: true });
-  const sessionCaller = (req: Request) => resolveCaller(req, deps, { publicKey: false });
-
-  router.post('/oauth/flows', async (req, res) => {
-    const body = parse(flowBody, req.body, 'invalid_body');
-    const who = await sessionCaller(req);
-    const request: FlowRequest = {
-      params: body.params,
-      userScopes: body.user_scopes,
-      authorizationParams: body.authorization_params,
-    };
-    const origin = exactOrigin(req.headers.origin) ?? null;
-    res.status(201).json({ data: await auth.createFlow(who, body.provider_config_key, request, origin) });
-  });
-
-  router.get('/oauth/flows/:flowId', async (req, res) => {
-    const { wait } = parse(waitQuery, req.query, 'invalid_query_params');
-    const secret = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!secret) throw new FerryError('missing_auth_header', 'Send "Authorization: Bearer <flow secret>".');
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const result = await auth.waitResult(req.params.flowId, secret, wait * 1000, abort.signal);
-    if (!result) throw new FerryError('not_found', 'No such auth flow, or a wrong flow secret.');
-    res.json({ data: result });
-  });
 
   router.get('/oauth/connect/:providerConfigKey', async (req, res) => {
-    const { providerConfigKey } = parse(keyParam, req.params, 'invalid_uri_params');
-    const q = req.query as Record<string, unknown>;
-    let flowId = typeof q.flow_id === 'string' ? q.flow_id : undefined;
+    let flowId: string | undefined;
     try {
+      checkRequestInput(req);
+      const { providerConfigKey } = parse(keyParam, req.params, 'invalid_uri_params');
+      const q = req.query as Record<string, unknown>;
+      flowId = typeof q.flow_id === 'string' ? q.flow_id : undefined;
       if (!flowId) {
         // Called directly (Nango style): make the flow here; the opener's origin comes from the Referer.
         const request: FlowRequest = {
@@ -119,9 +101,54 @@ export function authRouter(deps: {
     }
   });
 
-  const callback = (req: Request, res: Response) => handleCallback(auth, req, res, deps.logger);
+  const callback = async (req: Request, res: Response) => {
+    try {
+      checkRequestInput(req);
+    } catch (err) {
+      const e = toFerryError(err);
+      sendCallbackPage(res, { type: 'ferry_auth_error', flowId: '', code: e.code, message: e.message }, null);
+      return;
+    }
+    await handleCallback(auth, req, res, deps.logger);
+  };
   router.get('/oauth/callback', callback);
   router.get('/app-auth/connect', callback);
+
+  return router;
+}
+
+/** The auth routes: popup flows and their long-poll, and the credential forms. */
+export function authRouter(deps: AuthRouterDeps): Router {
+  const { auth } = deps;
+  const router = Router();
+  // Where the deprecated public key is still accepted: as in Nango, on `GET /oauth/connect/:key` and on the
+  // credential forms (`/api-auth/*`, `/oauth2/auth/*`, `/auth/unauthenticated/*`). `POST /oauth/flows` is Ferry's
+  // own route for `@ferry/frontend`, which only has connect session tokens, so it takes nothing else.
+  const caller = (req: Request) => resolveCaller(req, deps, { publicKey: true });
+  const sessionCaller = (req: Request) => resolveCaller(req, deps, { publicKey: false });
+
+  router.post('/oauth/flows', async (req, res) => {
+    const body = parse(flowBody, req.body, 'invalid_body');
+    const who = await sessionCaller(req);
+    const request: FlowRequest = {
+      params: body.params,
+      userScopes: body.user_scopes,
+      authorizationParams: body.authorization_params,
+    };
+    const origin = exactOrigin(req.headers.origin) ?? null;
+    res.status(201).json({ data: await auth.createFlow(who, body.provider_config_key, request, origin) });
+  });
+
+  router.get('/oauth/flows/:flowId', async (req, res) => {
+    const { wait } = parse(waitQuery, req.query, 'invalid_query_params');
+    const secret = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!secret) throw new FerryError('missing_auth_header', 'Send "Authorization: Bearer <flow secret>".');
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const result = await auth.waitResult(req.params.flowId, secret, wait * 1000, abort.signal);
+    if (!result) throw new FerryError('not_found', 'No such auth flow, or a wrong flow secret.');
+    res.json({ data: result });
+  });
 
   const direct =
     <S extends z.ZodType<{ connection_config?: Record<string, unknown> | undefined }>>(

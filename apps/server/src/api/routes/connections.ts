@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { importCredentialsSchema } from '../../connections/credentials.js';
 import type { ConnectionService } from '../../connections/service.js';
 import { envOf } from '../context.js';
-import { parse } from '../validate.js';
+import { MAX_FILTER_VALUES, parse } from '../validate.js';
 import {
   connectionId,
   endUser,
@@ -33,7 +33,14 @@ const listQuery = z.strictObject({
   search: z.string().max(255).optional(),
   endUserId: z.string().max(255).optional(),
   endUserOrganizationId: z.string().max(255).optional(),
-  integrationId: z.string().max(4096).optional(),
+  integrationId: z
+    .string()
+    .max(4096)
+    .refine(
+      (v) => v.split(',').length <= MAX_FILTER_VALUES,
+      `at most ${MAX_FILTER_VALUES} comma-separated values`,
+    )
+    .optional(),
   tags: z.record(z.string().max(64), z.string().max(255)).optional(),
   limit: limit(1000, 100),
   page: z.coerce.number().int().min(0).max(1_000_000).default(0),

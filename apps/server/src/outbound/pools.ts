@@ -1,12 +1,14 @@
-import { Pool } from 'undici';
-import { guardedLookup, type AddressPolicy } from './ssrf.js';
-import type { LookupFunction } from './settings.js';
+import { Pool, type buildConnector } from 'undici';
+import type { AddressPolicy } from './addressPolicy.js';
+import { guardedConnector, type LookupFunction } from './guard.js';
 
-/** Keep-alive undici pools, one per upstream origin, created on first use and reused. */
+/**
+ * Keep-alive undici pools, one per upstream origin, created on first use and reused. Every socket they
+ * open goes through the guarded connector (the address policy, after DNS).
+ */
 export class PoolCache {
   readonly #pools = new Map<string, Pool>();
-  readonly #lookup: ReturnType<typeof guardedLookup>;
-  readonly #connectTimeoutMs: number;
+  readonly #connect: buildConnector.connector;
   readonly #maxPools: number;
 
   constructor(options: {
@@ -15,8 +17,7 @@ export class PoolCache {
     lookup?: LookupFunction | undefined;
     maxPools?: number;
   }) {
-    this.#lookup = guardedLookup(options.policy, options.lookup);
-    this.#connectTimeoutMs = options.connectTimeoutMs;
+    this.#connect = guardedConnector(options);
     this.#maxPools = options.maxPools ?? 512;
   }
 
@@ -34,7 +35,7 @@ export class PoolCache {
       connections: 256,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      connect: { timeout: this.#connectTimeoutMs, lookup: this.#lookup },
+      connect: this.#connect,
       // The engine enforces the overall deadline itself; these only stop a dead socket.
       headersTimeout: 0,
       bodyTimeout: 300_000,
