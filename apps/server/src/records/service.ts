@@ -350,12 +350,17 @@ export class RecordsService {
   }
 
   /**
-   * Deletion detection: soft-deletes every live record of the feed whose id is not in `seen`, among the records that
-   * existed when it was called (cursor ≤ the feed's last cursor then). Call it only when a run ended successfully.
+   * Deletion detection: soft-deletes every live record of the feed whose id is not in `seen`, among the records
+   * whose cursor is at most `until` (default: the feed's last cursor now), so records written after tracking began
+   * are never deleted by it. Call it only when a run ended successfully.
    * @returns the deleted external ids
    */
-  async deleteUnseen(feedId: number, seen: ReadonlySet<string>, opts: WriteOptions = {}): Promise<string[]> {
-    const until = await this.backend.lastCursor(feedId);
+  async deleteUnseen(
+    feedId: number,
+    seen: ReadonlySet<string>,
+    opts: WriteOptions & { until?: number | undefined } = {},
+  ): Promise<string[]> {
+    const until = opts.until ?? (await this.backend.lastCursor(feedId));
     const deleted: string[] = [];
     let after = 0;
     for (;;) {
