@@ -23,10 +23,20 @@ export interface RecordWrite {
 }
 
 /**
- * Decides what a batch writes, given the stored rows of its ids and the feed's last cursor (read under the feed's
- * lock). It numbers the writes from `lastCursor + 1` in order.
+ * Decides what a batch writes, given the stored rows of its ids (null: not stored; absent: left out by the backend
+ * because its hash is the one given and it is not deleted, i.e. unchanged) and a function giving the feed's last
+ * cursor, both read under the feed's lock. It numbers the writes from `lastCursor() + 1` in order.
  */
-export type Planner = (existing: Map<string, ExistingRecord>, lastCursor: number) => RecordWrite[];
+export type Planner = (
+  existing: Map<string, ExistingRecord | null>,
+  lastCursor: () => number,
+) => RecordWrite[];
+
+/** The ids a batch touches; with `hashes` (same order) the backend may leave unchanged live records out. */
+export interface BatchKeys {
+  ids: string[];
+  hashes?: string[] | undefined;
+}
 
 /** A stored record as the feed reads it. Timestamps are ISO strings. */
 export interface StoredRow {
@@ -54,10 +64,10 @@ export interface RecordsBackend {
   /** The stored rows of `ids` (latest committed, no lock). */
   read(feedId: number, ids: string[], withPayload: boolean): Promise<Map<string, ExistingRecord>>;
   /**
-   * In one transaction holding the feed's lock: reads the rows of `ids`, asks `plan` what to write, writes it and
-   * moves the feed's counter to the last cursor written. Writes nothing when the plan is empty.
+   * In one transaction holding the feed's lock: reads the rows of the batch, asks `plan` what to write, writes it
+   * and moves the feed's counter to the last cursor written. Writes nothing when the plan is empty.
    */
-  write(feedId: number, ids: string[], withPayload: boolean, plan: Planner): Promise<RecordWrite[]>;
+  write(feedId: number, keys: BatchKeys, withPayload: boolean, plan: Planner): Promise<RecordWrite[]>;
   /** A page of the feed after a cursor, at most `limit` rows. */
   page(feedId: number, query: PageQuery): Promise<StoredRow[]>;
   /** The feed's last cursor. */

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Store } from '../store/store.js';
 import type {
+  BatchKeys,
   ExistingRecord,
   PageQuery,
   Planner,
@@ -37,6 +38,9 @@ function int(value: number): string {
   return String(value);
 }
 
+/** The class id of the feeds' advisory locks ('FRRY'); the feed id is the object id. */
+const LOCK_CLASS = 0x46525259;
+
 async function readWith(
   client: pg.Pool | pg.PoolClient,
   feedId: number,
@@ -45,9 +49,12 @@ async function readWith(
 ): Promise<Map<string, ExistingRecord>> {
   const out = new Map<string, ExistingRecord>();
   if (ids.length === 0) return out;
+  // A lateral primary-key lookup per id (`limit 1` keeps the planner from flattening it into a join): the plan
+  // stays right whatever the statistics say — a growing table with stale statistics made a join scan the feed.
   const { rows } = await client.query<Row>(
-    `select external_id, hash, cursor, deleted_at is not null as deleted${withPayload ? ', payload' : ''}
-     from records where feed_id = $1 and external_id = any($2::text[])`,
+    `select r.* from unnest($2::text[]) as v(id) cross join lateral (
+       select external_id, hash, cursor, deleted_at is not null as deleted${withPayload ? ', payload' : ''}
+       from records where feed_id = $1 and external_id = v.id limit 1) r`,
     [feedId, ids],
   );
   for (const r of rows) {
@@ -55,6 +62,30 @@ async function readWith(
     if (withPayload) e.payload = r.payload ?? null;
     out.set(r.external_id, e);
   }
+  return out;
+}
+
+/** The rows of a batch that may change: stored ones that are deleted or have another hash, and unknown ones. */
+async function changedWith(
+  client: pg.PoolClient,
+  feedId: number,
+  keys: BatchKeys,
+): Promise<Map<string, ExistingRecord | null>> {
+  const { rows } = await client.query<{
+    id: string;
+    hash: string | null;
+    cursor: number | null;
+    deleted: boolean;
+  }>(
+    `select v.id, r.hash, r.cursor, r.deleted from unnest($2::text[], $3::text[]) as v(id, hash)
+     left join lateral (select hash, cursor, deleted_at is not null as deleted from records
+       where feed_id = $1 and external_id = v.id limit 1) r on true
+     where r.hash is null or r.deleted or r.hash <> v.hash`,
+    [feedId, keys.ids, keys.hashes],
+  );
+  const out = new Map<string, ExistingRecord | null>();
+  for (const r of rows)
+    out.set(r.id, r.hash === null ? null : { hash: r.hash, cursor: r.cursor as number, deleted: r.deleted });
   return out;
 }
 
@@ -98,24 +129,32 @@ export function postgresBackend(store: Store): RecordsBackend {
   if (!pool) throw new TypeError('postgresBackend: the store is not PostgreSQL');
   return {
     read: (feedId, ids, withPayload) => readWith(pool, feedId, ids, withPayload),
-    async write(feedId, ids, withPayload, plan: Planner) {
+    async write(feedId, keys, withPayload, plan: Planner) {
       const client = await pool.connect();
       try {
-        const results = (await client.query(
-          `begin; select last_cursor from records_feeds where id = ${int(feedId)} for update`,
+        // The feed's lock, held to the commit: batches of one feed take their cursors and commit one after the
+        // other. An advisory lock writes nothing, so an unchanged batch writes nothing at all.
+        const locked = (await client.query(
+          `begin; select pg_advisory_xact_lock(${LOCK_CLASS}, ${int(feedId)});
+           select last_cursor from records_feeds where id = ${int(feedId)}`,
         )) as unknown as pg.QueryResult<{ last_cursor: number }>[];
-        const feed = results[1]?.rows[0];
+        const feed = locked[2]?.rows[0];
         if (!feed) throw new Error(`records feed ${feedId} does not exist`);
-        const writes = plan(await readWith(client, feedId, ids, withPayload), feed.last_cursor);
-        if (writes.length === 0) {
-          await client.query('commit');
-          return writes;
+        let existing: Map<string, ExistingRecord | null>;
+        if (keys.hashes && !withPayload) existing = await changedWith(client, feedId, keys);
+        else {
+          const found = await readWith(client, feedId, keys.ids, withPayload);
+          existing = new Map();
+          for (const id of keys.ids) existing.set(id, found.get(id) ?? null);
         }
-        await apply(client, feedId, writes);
-        const last = writes[writes.length - 1] as RecordWrite;
-        await client.query(
-          `update records_feeds set last_cursor = ${int(last.cursor)} where id = ${int(feedId)}; commit`,
-        );
+        const writes = plan(existing, () => feed.last_cursor);
+        if (writes.length > 0) {
+          await apply(client, feedId, writes);
+          const final = writes[writes.length - 1] as RecordWrite;
+          await client.query(
+            `update records_feeds set last_cursor = ${int(final.cursor)} where id = ${int(feedId)}; commit`,
+          );
+        } else await client.query('commit');
         return writes;
       } catch (err) {
         await client.query('rollback').catch(() => undefined);

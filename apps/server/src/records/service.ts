@@ -200,38 +200,35 @@ export class RecordsService {
     const prepared = prepareRecords(model, records);
     const result = emptyResult();
     if (prepared.length === 0) return result;
-    const seen = await this.backend.read(
-      feedId,
-      prepared.map((r) => r.externalId),
-      false,
-    );
-    const candidates = prepared.filter((r) => {
-      const e = seen.get(r.externalId);
-      return !(e && !e.deleted && e.hash === r.hash);
-    });
-    result.unchanged = prepared.length - candidates.length;
-    if (candidates.length === 0) return result;
-    const encoded = candidates.map((r) => this.#encode(r.text));
     const now = nowIso();
     const runId = opts.runId ?? null;
     const guard = opts.keepModifiedAfter;
+    let unchanged = 0;
     const writes = await this.backend.write(
       feedId,
-      candidates.map((r) => r.externalId),
+      { ids: prepared.map((r) => r.externalId), hashes: prepared.map((r) => r.hash) },
       false,
-      (existing, last) => {
+      (existing, lastCursor) => {
         const out: RecordWrite[] = [];
-        let cursor = last;
-        for (let i = 0; i < candidates.length; i++) {
-          const r = candidates[i]!;
+        unchanged = 0;
+        let cursor: number | undefined;
+        for (const r of prepared) {
+          if (!existing.has(r.externalId)) {
+            unchanged++;
+            continue;
+          }
           const e = existing.get(r.externalId);
-          if (e && !e.deleted && e.hash === r.hash) continue;
+          if (e && !e.deleted && e.hash === r.hash) {
+            unchanged++;
+            continue;
+          }
           if (e && !e.deleted && guard !== undefined && e.cursor > guard) continue;
+          cursor = (cursor ?? lastCursor()) + 1;
           out.push({
             externalId: r.externalId,
-            cursor: ++cursor,
+            cursor,
             hash: r.hash,
-            payload: encoded[i],
+            payload: this.#encode(r.text),
             firstSeenAt: now,
             lastModifiedAt: now,
             lastAction: !e || e.deleted ? 'ADDED' : 'UPDATED',
@@ -243,7 +240,8 @@ export class RecordsService {
       },
     );
     tally(result, writes);
-    result.skipped = candidates.length - writes.length;
+    result.unchanged = unchanged;
+    result.skipped = prepared.length - writes.length - unchanged;
     return result;
   }
 
@@ -263,10 +261,10 @@ export class RecordsService {
     const now = nowIso();
     const guard = opts.keepModifiedAfter;
     let unchanged = 0;
-    const writes = await this.backend.write(feedId, ids, true, (existing, last) => {
+    const writes = await this.backend.write(feedId, { ids }, true, (existing, lastCursor) => {
       const out: RecordWrite[] = [];
       unchanged = 0;
-      let cursor = last;
+      let cursor: number | undefined;
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         const e = existing.get(id);
@@ -278,9 +276,10 @@ export class RecordsService {
           unchanged++;
           continue;
         }
+        cursor = (cursor ?? lastCursor()) + 1;
         out.push({
           externalId: id,
-          cursor: ++cursor,
+          cursor,
           hash: next.hash,
           payload: this.#encode(next.text),
           firstSeenAt: now,
@@ -316,23 +315,17 @@ export class RecordsService {
   async deleteIds(feedId: number, ids: string[], opts: WriteOptions = {}): Promise<WriteResult> {
     const result = emptyResult();
     if (ids.length === 0) return result;
-    const seen = await this.backend.read(feedId, ids, false);
-    const candidates = ids.filter((id) => {
-      const e = seen.get(id);
-      return e !== undefined && !e.deleted;
-    });
-    result.unchanged = ids.length - candidates.length;
-    if (candidates.length === 0) return result;
     const now = nowIso();
-    const writes = await this.backend.write(feedId, candidates, false, (existing, last) => {
+    const writes = await this.backend.write(feedId, { ids }, false, (existing, lastCursor) => {
       const out: RecordWrite[] = [];
-      let cursor = last;
-      for (const id of candidates) {
-        const e: ExistingRecord | undefined = existing.get(id);
+      let cursor: number | undefined;
+      for (const id of ids) {
+        const e = existing.get(id);
         if (!e || e.deleted) continue;
+        cursor = (cursor ?? lastCursor()) + 1;
         out.push({
           externalId: id,
-          cursor: ++cursor,
+          cursor,
           hash: e.hash,
           payload: undefined,
           firstSeenAt: now,
@@ -345,7 +338,7 @@ export class RecordsService {
       return out;
     });
     tally(result, writes);
-    result.skipped = candidates.length - writes.length;
+    result.unchanged = ids.length - writes.length;
     return result;
   }
 

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../store/store.js';
 import type {
+  BatchKeys,
   ExistingRecord,
   PageQuery,
   Planner,
@@ -35,20 +36,17 @@ export function sqliteBackend(store: Store): RecordsBackend {
 
   const readSync = (feedId: number, ids: string[], withPayload: boolean): Map<string, ExistingRecord> => {
     const out = new Map<string, ExistingRecord>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = db
-        .prepare(
-          `select external_id, hash, cursor, deleted_at is not null${withPayload ? ', payload' : ''} from records
-           where feed_id = ? and external_id in (${chunk.map(() => '?').join(',')})`,
-        )
-        .raw()
-        .all(feedId, ...chunk) as Row[];
-      for (const r of rows) {
-        const e: ExistingRecord = { hash: r[1], cursor: r[2], deleted: r[3] === 1 };
-        if (withPayload) e.payload = r[4] ?? null;
-        out.set(r[0], e);
-      }
+    const rows = db
+      .prepare(
+        `select external_id, hash, cursor, deleted_at is not null${withPayload ? ', payload' : ''}
+         from records where feed_id = ? and external_id in (select value from json_each(?))`,
+      )
+      .raw()
+      .all(feedId, JSON.stringify(ids)) as Row[];
+    for (const r of rows) {
+      const e: ExistingRecord = { hash: r[1], cursor: r[2], deleted: r[3] === 1 };
+      if (withPayload) e.payload = r[4] ?? null;
+      out.set(r[0], e);
     }
     return out;
   };
@@ -75,21 +73,31 @@ export function sqliteBackend(store: Store): RecordsBackend {
     }
   };
 
-  const write = db.transaction((feedId: number, ids: string[], withPayload: boolean, plan: Planner) => {
+  const lastCursorSync = (feedId: number): number => {
     const feed = db.prepare('select last_cursor from records_feeds where id = ?').get(feedId) as
       { last_cursor: number } | undefined;
     if (!feed) throw new Error(`records feed ${feedId} does not exist`);
-    const writes = plan(readSync(feedId, ids, withPayload), feed.last_cursor);
+    return feed.last_cursor;
+  };
+
+  // One IMMEDIATE transaction (SQLite's single writer lock) per batch: an unchanged batch only reads in it.
+  const write = db.transaction((feedId: number, keys: BatchKeys, withPayload: boolean, plan: Planner) => {
+    const found = readSync(feedId, keys.ids, withPayload);
+    const existing = new Map<string, ExistingRecord | null>();
+    for (const id of keys.ids) existing.set(id, found.get(id) ?? null);
+    let last: number | undefined;
+    const writes = plan(existing, () => (last ??= lastCursorSync(feedId)));
     if (writes.length === 0) return writes;
     applySync(feedId, writes);
-    const last = writes[writes.length - 1] as RecordWrite;
-    db.prepare('update records_feeds set last_cursor = ? where id = ?').run(last.cursor, feedId);
+    const final = writes[writes.length - 1] as RecordWrite;
+    db.prepare('update records_feeds set last_cursor = ? where id = ?').run(final.cursor, feedId);
     return writes;
   });
 
   return {
     read: (feedId, ids, withPayload) => locked(() => readSync(feedId, ids, withPayload)),
-    write: (feedId, ids, withPayload, plan) => locked(() => write.immediate(feedId, ids, withPayload, plan)),
+    write: (feedId, keys, withPayload, plan) =>
+      locked(() => write.immediate(feedId, keys, withPayload, plan)),
     page: (feedId, q: PageQuery) =>
       locked(() => {
         const where = ['feed_id = ?', 'cursor > ?'];
