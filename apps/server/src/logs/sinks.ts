@@ -110,6 +110,9 @@ export class ThreadSink implements LogSink {
     this.#closing ??= (async () => {
       if (this.#dead) return;
       const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+      // The thread is unref'd while it runs; waiting for its exit must keep the process alive, or a process with
+      // nothing else to do exits before the close resolves (node's exit code 13 under a top-level await).
+      this.#worker.ref();
       this.#worker.postMessage({ type: 'close' } satisfies ToWorker);
       await exited;
     })();
