@@ -10,15 +10,11 @@ import type {
   StoredRow,
 } from './backend.js';
 
-const iso = (column: string): string =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const COLUMNS = `external_id, cursor, payload, ${iso('first_seen_at')} as first_seen_at,
-  ${iso('last_modified_at')} as last_modified_at, last_action, ${iso('deleted_at')} as deleted_at,
-  ${iso('pruned_at')} as pruned_at`;
+const COLUMNS = `external_id, cursor, payload, first_seen_at, last_modified_at, last_action, deleted_at, pruned_at`;
 const UPSERT = `insert into records (feed_id, external_id, cursor, hash, payload, first_seen_at, last_modified_at,
     last_action, deleted_at, sync_run_id)
-  select $1, * from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-    $8::text[], $9::timestamptz[], $10::text[])
+  select $1, * from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[])
   on conflict (feed_id, external_id) do update set cursor = excluded.cursor, hash = excluded.hash,
     payload = excluded.payload, first_seen_at = case when excluded.last_action = 'ADDED' then excluded.first_seen_at
       else records.first_seen_at end, last_modified_at = excluded.last_modified_at,
@@ -26,7 +22,7 @@ const UPSERT = `insert into records (feed_id, external_id, cursor, hash, payload
     sync_run_id = excluded.sync_run_id`;
 const MARK = `update records r set cursor = u.cursor, last_modified_at = u.at, last_action = u.action,
     deleted_at = u.deleted_at, sync_run_id = u.run_id
-  from unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::text[])
+  from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
     as u(external_id, cursor, at, action, deleted_at, run_id)
   where r.feed_id = $1 and r.external_id = u.external_id`;
 

@@ -291,7 +291,9 @@ function encryptionKeyCheck(dialect: Dialect): Migration {
 
 /**
  * The records store: one feed row per (connection, model) holding the cursor counter, and the records keyed by
- * (feed, external id) with a unique (feed, cursor) index for the change feed.
+ * (feed, external id) with a unique (feed, cursor) index for the change feed. The records' timestamps are ISO 8601
+ * text on both dialects (fixed width, so they compare as text): the feed returns them as they are, where parsing
+ * and formatting `timestamptz` cost PostgreSQL more than reading the page itself.
  */
 function records(dialect: Dialect): Migration {
   const t = types(dialect);
@@ -315,11 +317,11 @@ function records(dialect: Dialect): Migration {
         .addColumn('cursor', big, (c) => c.notNull())
         .addColumn('hash', 'text', (c) => c.notNull())
         .addColumn('payload', 'text')
-        .addColumn('first_seen_at', t.ts, (c) => c.notNull())
-        .addColumn('last_modified_at', t.ts, (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_modified_at', 'text', (c) => c.notNull())
         .addColumn('last_action', 'text', (c) => c.notNull())
-        .addColumn('deleted_at', t.ts)
-        .addColumn('pruned_at', t.ts)
+        .addColumn('deleted_at', 'text')
+        .addColumn('pruned_at', 'text')
         .addColumn('sync_run_id', 'text')
         .addPrimaryKeyConstraint('records_pk', ['feed_id', 'external_id'])
         .execute();

@@ -160,11 +160,12 @@ export interface RecordsTable {
   cursor: number;
   hash: string;
   payload: string | null;
-  first_seen_at: Timestamp;
-  last_modified_at: Timestamp;
+  /** ISO 8601 text on both dialects. */
+  first_seen_at: string;
+  last_modified_at: string;
   last_action: 'ADDED' | 'UPDATED' | 'DELETED';
-  deleted_at: Timestamp | null;
-  pruned_at: Timestamp | null;
+  deleted_at: string | null;
+  pruned_at: string | null;
   sync_run_id: string | null;
 }
 
