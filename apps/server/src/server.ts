@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type ResponseObserver } from './api/app.js';
 import { createConnectionFastPath } from './api/fastConnection.js';
+import { createRecordsFastPath } from './api/fastRecords.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createProxyHandler, isProxyPath } from './proxy/http.js';
@@ -60,12 +61,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger: opts.logger,
     observe: opts.observeResponses,
   });
+  // And the records feed, whose pages are large.
+  const recordsRead = createRecordsFastPath({
+    records: services.records,
+    environments: services.environments,
+    logger: opts.logger,
+    observe: opts.observeResponses,
+  });
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
       const s = createServer((req, res) => {
         if (isProxyPath(req.url ?? '')) proxy(req, res);
-        else if (!connectionRead(req, res)) void app(req, res);
+        else if (!connectionRead(req, res) && !recordsRead(req, res)) void app(req, res);
       });
       s.once('error', reject);
       s.listen(opts.port, opts.host, () => resolve(s));

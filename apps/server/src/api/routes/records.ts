@@ -26,7 +26,7 @@ const ids = z
   .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(100)])
   .transform((v) => (Array.isArray(v) ? v : [v]));
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   model,
   variant: variant.optional(),
   cursor: z.string().min(1).max(1000).optional(),
@@ -44,7 +44,7 @@ const pruneBody = z.strictObject({
   limit: z.number().int().min(1).max(10_000).default(1000),
 });
 
-const connectionHeaders = z.object({
+export const connectionHeaders = z.object({
   'connection-id': connectionId,
   'provider-config-key': uniqueKey,
 });
@@ -52,6 +52,32 @@ const connectionHeaders = z.object({
 async function connectionOf(records: RecordsService, req: Request, res: Response) {
   const h = parse(connectionHeaders, req.headers, 'invalid_headers');
   return records.connection(envOf(res).id, h['provider-config-key'], h['connection-id']);
+}
+
+/**
+ * Answers `GET /records` for an environment: validates the query and headers, and returns the page's JSON text.
+ * Shared by the express route and the fast path.
+ * @throws FerryError `invalid_query_params`, `invalid_headers`, `unknown_provider_config`, `unknown_connection`,
+ * `unknown_model`, `invalid_cursor`
+ */
+export async function listRecordsText(
+  records: RecordsService,
+  environmentId: number,
+  query: unknown,
+  headers: unknown,
+): Promise<string> {
+  const q = parse(listQuery, query, 'invalid_query_params');
+  const h = parse(connectionHeaders, headers, 'invalid_headers');
+  const ref = await records.connection(environmentId, h['provider-config-key'], h['connection-id']);
+  return records.list(ref, {
+    model: q.model,
+    variant: q.variant,
+    cursor: q.cursor,
+    limit: q.limit,
+    modifiedAfter: q.modified_after ?? q.delta,
+    actions: q.filter,
+    ids: q.ids,
+  });
 }
 
 /** `GET /records` (and `/records/`, as the published SDK sends it) and `PATCH /records/prune`. */
@@ -63,18 +89,7 @@ export function recordsRouter(deps: {
   const router = Router();
 
   router.get('/records', auth.secret, async (req, res) => {
-    const q = parse(listQuery, req.query, 'invalid_query_params');
-    const ref = await connectionOf(records, req, res);
-    const text = await records.list(ref, {
-      model: q.model,
-      variant: q.variant,
-      cursor: q.cursor,
-      limit: q.limit,
-      modifiedAfter: q.modified_after ?? q.delta,
-      actions: q.filter,
-      ids: q.ids,
-    });
-    sendJsonText(res, text);
+    sendJsonText(res, await listRecordsText(records, envOf(res).id, req.query, req.headers));
   });
 
   router.patch('/records/prune', auth.secret, async (req, res) => {
