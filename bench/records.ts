@@ -48,7 +48,10 @@ const makeRecord = `function makeRecord(id, v) {
     address: { street: id + ' Main Street', city: 'Springfield', zip: '12345' } };
 }`;
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
-const makeRecordHere = new Function(`${makeRecord}; return makeRecord;`)() as (id: number, v: number) => Record<string, unknown>;
+const makeRecordHere = new Function(`${makeRecord}; return makeRecord;`)() as (
+  id: number,
+  v: number,
+) => Record<string, unknown>;
 
 /** The sync script: saves `count` records from `from` in batches of 1,000; `changeEvery` records get version `v`. */
 const syncCode = `"use strict"; ${makeRecord}
@@ -171,7 +174,13 @@ async function postgresRaw(url: string, schema: string): Promise<Raw> {
            where r.external_id is null
            on conflict (feed_id, external_id) do update set cursor = excluded.cursor, hash = excluded.hash,
              payload = excluded.payload, last_modified_at = excluded.last_modified_at`,
-          [rows.map((r) => r.id), rows.map(() => ++cursor), rows.map((r) => r.hash), rows.map((r) => r.text), now],
+          [
+            rows.map((r) => r.id),
+            rows.map(() => ++cursor),
+            rows.map((r) => r.hash),
+            rows.map((r) => r.text),
+            now,
+          ],
         );
       }
     },
@@ -194,10 +203,15 @@ async function postgresRaw(url: string, schema: string): Promise<Raw> {
   };
 }
 
-async function runSync(server: RunningServer, ref: ConnectionRef, meta: Record<string, number>): Promise<void> {
+async function runSync(
+  server: RunningServer,
+  ref: ConnectionRef,
+  meta: Record<string, number>,
+): Promise<void> {
   const records = createScriptRecords(server.services.records, { connection: ref, runId: randomUUID() });
   const host: RuntimeHost = {
     proxy: unused,
+    listRecords: unused,
     setMetadata: unused,
     updateMetadata: unused,
     getConnection: unused,
@@ -208,7 +222,12 @@ async function runSync(server: RunningServer, ref: ConnectionRef, meta: Record<s
     getEnvironmentVariables: async () => [],
     ...records,
   };
-  const result = await runtime.run({ code: syncCode, kind: 'sync', context: { ...context, metadata: meta }, host });
+  const result = await runtime.run({
+    code: syncCode,
+    kind: 'sync',
+    context: { ...context, metadata: meta },
+    host,
+  });
   await records.finish({ success: !result.error });
   if (result.error) throw new Error(`${result.error.code}: ${result.error.message}`);
 }
@@ -221,7 +240,11 @@ async function readHttp(http: Pool, secretKey: string): Promise<number> {
     const res = await http.request({
       method: 'GET',
       path: `/records/?model=Item&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-      headers: { authorization: `Bearer ${secretKey}`, 'connection-id': 'c1', 'provider-config-key': 'bench' },
+      headers: {
+        authorization: `Bearer ${secretKey}`,
+        'connection-id': 'c1',
+        'provider-config-key': 'bench',
+      },
     });
     const page = (await res.body.json()) as { records: unknown[]; next_cursor: string | null };
     if (res.statusCode !== 200) throw new Error(`GET /records answered ${res.statusCode}`);
@@ -278,7 +301,9 @@ async function bench(target: Target): Promise<string[]> {
   const results: Record<string, { ferry: number[]; raw: number[] }> = {};
   for (const c of [...cases, 'read']) results[c] = { ferry: [], raw: [] };
   const rawRecords = (from: number, v: number, changeEvery: number) =>
-    Array.from({ length: perMeasure }, (_, i) => makeRecordHere(from + i, changeEvery && (from + i) % changeEvery === 0 ? v : 0));
+    Array.from({ length: perMeasure }, (_, i) =>
+      makeRecordHere(from + i, changeEvery && (from + i) % changeEvery === 0 ? v : 0),
+    );
 
   // warm-up: one small run each
   await runSync(server, ref, { from: 10_000_000, count: 2000, v: 0, changeEvery: 0 });
@@ -294,7 +319,9 @@ async function bench(target: Target): Promise<string[]> {
       for (const side of sides) {
         if (process.env.BENCH_DEBUG) console.error(c, side);
         if (side === 'ferry')
-          results[c]!.ferry.push(await timed(() => runSync(server, ref, { from, count: perMeasure, v, changeEvery: every })));
+          results[c]!.ferry.push(
+            await timed(() => runSync(server, ref, { from, count: perMeasure, v, changeEvery: every })),
+          );
         // the raw side builds the same records with the same code inside its timing, as the script does
         else results[c]!.raw.push(await timed(() => raw.save(rawRecords(from, v, every))));
       }
@@ -308,7 +335,9 @@ async function bench(target: Target): Promise<string[]> {
     }
   }
 
-  const lines = [`${target.name}: ${rounds} rounds of ${fmt(perMeasure)} records (batches of 1,000, ~500 B each), medians`];
+  const lines = [
+    `${target.name}: ${rounds} rounds of ${fmt(perMeasure)} records (batches of 1,000, ~500 B each), medians`,
+  ];
   lines.push('  case                         Ferry rec/s      raw rec/s   ratio   bar');
   for (const c of [...cases, 'read'] as const) {
     const f = median(results[c]!.ferry);

@@ -19,6 +19,7 @@ const host: RuntimeHost = {
   batchUpdate: noop,
   batchDelete: noop,
   getRecordsByIds: async () => [],
+  listRecords: async () => ({ records: [], nextCursor: null }),
   setMetadata: noop,
   updateMetadata: noop,
   getConnection: async () => ({ connection_id: 'bench', provider_config_key: 'bench', credentials: {} }),

@@ -115,6 +115,7 @@ export function hostWith(proxy: RuntimeHost['proxy']): RuntimeHost {
     batchUpdate: unused,
     batchDelete: unused,
     getRecordsByIds: unused,
+    listRecords: unused,
     setMetadata: unused,
     updateMetadata: unused,
     getConnection: unused,

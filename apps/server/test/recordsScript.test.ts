@@ -93,6 +93,13 @@ describeEachDatabase('records from scripts in a real isolate', (get) => {
       await nango.log(JSON.stringify([...found.entries()]));
       await nango.batchDelete([{ id: 3 }], 'User');
       await nango.batchUpdate([{ id: 4, name: 'four' }], 'User');
+      let listed = 0, pages = 0, last;
+      for await (const page of nango.listRecords('User')) { pages++; listed += page.length; last = page[page.length - 1]; }
+      await nango.log(JSON.stringify({ listed, pages, last }));
+      const after = [];
+      for await (const page of nango.listRecords('User', { cursor: last._nango_metadata.cursor })) after.push(...page);
+      for await (const page of nango.listRecords('Nothing')) after.push(...page);
+      await nango.log(String(after.length));
       `,
     );
     expect(result.error).toBeUndefined();
@@ -100,6 +107,12 @@ describeEachDatabase('records from scripts in a real isolate', (get) => {
       [1, { id: '1', name: 'u1', joined: '1970-01-01T00:00:00.000Z' }],
       ['2', { id: '2', name: 'u2', joined: '1970-01-01T00:00:00.000Z' }],
     ]);
+    expect(JSON.parse(logs[1]!)).toMatchObject({
+      listed: 2500,
+      pages: 3,
+      last: { id: '4', name: 'four', _nango_metadata: { last_action: 'UPDATED' } },
+    });
+    expect(logs[2]).toBe('0');
     expect(records.counts()).toEqual({ User: { added: 2500, updated: 1, deleted: 1 } });
     const all = await feed(get());
     expect(all).toHaveLength(2500);

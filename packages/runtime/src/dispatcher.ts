@@ -197,6 +197,8 @@ export class Dispatcher {
         return host[op](String(a), b);
       case 'getRecordsByIds':
         return host.getRecordsByIds(String(a), (b as unknown[]).map(String));
+      case 'listRecords':
+        return host.listRecords(String(a), typeof b === 'string' ? b : null);
       case 'setMetadata':
         return host.setMetadata(a);
       case 'updateMetadata':

@@ -72,6 +72,12 @@ export interface GetConnectionRequest {
 /** A checkpoint is flat: string, number or boolean values only. */
 export type Checkpoint = Record<string, string | number | boolean>;
 
+/** A page of {@link RuntimeHost.listRecords}. */
+export interface RecordsPage {
+  records: ScriptRecord[];
+  nextCursor: string | null;
+}
+
 /** How `batchSave` merges into records changed since the run started. */
 export type MergingStrategy = 'override' | 'ignore_if_modified_after';
 
@@ -102,6 +108,11 @@ export interface RuntimeHost {
   batchDelete(model: string, records: ScriptRecord[]): Promise<void>;
   /** Returns the stored records of `model` among `ids` (at most 100 ids per call); missing ids are left out. */
   getRecordsByIds(model: string, ids: string[]): Promise<ScriptRecord[]>;
+  /**
+   * One page of the stored records of `model` in change order (as `GET /records` answers them, each with its
+   * `_nango_metadata`), after `cursor` (from the start when null); `nextCursor` is null on the last page.
+   */
+  listRecords(model: string, cursor: string | null): Promise<RecordsPage>;
   /** Replaces the connection's metadata. */
   setMetadata(metadata: Record<string, JsonValue>): Promise<void>;
   /** Shallow-merges into the connection's metadata. */

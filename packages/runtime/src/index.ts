@@ -14,6 +14,7 @@ export type {
   JsonValue,
   LogLine,
   MergingStrategy,
+  RecordsPage,
   RuntimeHost,
   ScriptConnection,
   ScriptRecord,

@@ -14,6 +14,7 @@ export const HOST_METHODS = [
   'batchUpdate',
   'batchDelete',
   'getRecordsByIds',
+  'listRecords',
   'setMetadata',
   'updateMetadata',
   'getConnection',

@@ -1,5 +1,8 @@
-import type { MergingStrategy, RuntimeHost, ScriptRecord } from '@ferry/runtime';
+import type { MergingStrategy, RecordsPage, RuntimeHost, ScriptRecord } from '@ferry/runtime';
 import { modelKey, type ConnectionRef, type RecordsService, type WriteResult } from './service.js';
+
+/** Records per page of a script's `listRecords`. */
+const LIST_PAGE = 1000;
 
 /** The run a script's records belong to. */
 export interface RecordsRun {
@@ -25,6 +28,7 @@ export type ScriptRecords = Pick<
   | 'batchUpdate'
   | 'batchDelete'
   | 'getRecordsByIds'
+  | 'listRecords'
   | 'trackDeletesStart'
   | 'trackDeletesEnd'
   | 'setMergingStrategy'
@@ -131,6 +135,14 @@ export function createScriptRecords(records: RecordsService, run: RecordsRun): S
       const feedId = await records.feed(run.connection, key);
       if (feedId === undefined) return [];
       return (await records.getByIds(feedId, ids)) as ScriptRecord[];
+    },
+    async listRecords(model: string, cursor: string | null): Promise<RecordsPage> {
+      const key = keyOf(model);
+      if ((await records.feed(run.connection, key)) === undefined) return { records: [], nextCursor: null };
+      const page = JSON.parse(
+        await records.list(run.connection, { model: key, cursor: cursor ?? undefined, limit: LIST_PAGE }),
+      ) as { records: ScriptRecord[]; next_cursor: string | null };
+      return { records: page.records, nextCursor: page.next_cursor };
     },
     async trackDeletesStart(model: string): Promise<void> {
       open();

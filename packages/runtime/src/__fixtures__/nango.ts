@@ -42,6 +42,10 @@ export interface NangoSync extends NangoAction {
   batchUpdate<T extends { id: string | number }>(records: Partial<T>[], model: string): Promise<boolean>;
   batchDelete<T extends { id: string | number }>(records: T[], model: string): Promise<boolean>;
   getRecordsByIds<K = string, T = any>(ids: K[], model: string): Promise<Map<K, T>>;
+  listRecords<T = any>(
+    model: string,
+    options?: { cursor?: string | null },
+  ): AsyncGenerator<T[], undefined, void>;
   trackDeletesStart(model: string): Promise<void>;
   trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }>;
   setMergingStrategy(

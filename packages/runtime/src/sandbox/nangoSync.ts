@@ -53,6 +53,27 @@ export class NangoSync extends NangoAction {
     return out;
   }
 
+  /**
+   * Yields the stored records of `model` page by page, in the order they last changed, each with its
+   * `_nango_metadata`; `options.cursor` (a record's `_nango_metadata.cursor`) starts after that record.
+   */
+  async *listRecords<T = RecordLike>(
+    model: string,
+    options?: { cursor?: string | null },
+  ): AsyncGenerator<T[], undefined, void> {
+    let cursor: string | null = typeof options?.cursor === 'string' ? options.cursor : null;
+    const name = this.model(model);
+    for (;;) {
+      const page = (await internalsOf(this).bridge.call('listRecords', [name, cursor])) as {
+        records: T[];
+        nextCursor: string | null;
+      };
+      if (page.records.length > 0) yield page.records;
+      if (!page.nextCursor) return undefined;
+      cursor = page.nextCursor;
+    }
+  }
+
   async trackDeletesStart(model: string): Promise<void> {
     await internalsOf(this).bridge.call('trackDeletesStart', [this.model(model)]);
   }

@@ -65,6 +65,16 @@ export class FakeHost implements RuntimeHost {
     const store = this.model(model);
     return ids.flatMap((id) => store.get(id) ?? []);
   }
+  async listRecords(
+    model: string,
+    cursor: string | null,
+  ): Promise<{ records: ScriptRecord[]; nextCursor: string | null }> {
+    this.calls.push('listRecords');
+    const all = [...this.model(model).values()];
+    const start = cursor === null ? 0 : Number(cursor);
+    const records = all.slice(start, start + 2);
+    return { records, nextCursor: start + 2 < all.length ? String(start + 2) : null };
+  }
   async setMetadata(metadata: Record<string, JsonValue>): Promise<void> {
     this.calls.push('setMetadata');
     this.metadata = metadata;
