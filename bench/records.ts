@@ -270,9 +270,9 @@ async function bench(target: Target): Promise<string[]> {
     records: { janitorIntervalMs: 0 },
   });
   const http = new Pool(server.url, { connections: 1 });
-  const api = (method: string, path: string, body: unknown) =>
+  const api = (method: 'POST', path: string, body: unknown) =>
     http.request({
-      method: method as 'POST',
+      method,
       path,
       headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),

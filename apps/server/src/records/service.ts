@@ -2,7 +2,7 @@ import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { nowIso } from '../store/values.js';
-import type { ExistingRecord, RecordAction, RecordWrite, RecordsBackend, StoredRow } from './backend.js';
+import type { RecordAction, RecordWrite, RecordsBackend, StoredRow } from './backend.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { postgresBackend } from './postgresBackend.js';
 import { batchIds, deepMerge, prepareRecords, serializeRecord } from './prepare.js';
