@@ -164,9 +164,18 @@ describeEachDatabase('records from scripts in a real isolate', (get) => {
     const failed = await runSync(get(), ref, `${body} throw new Error('nope');`, { trackDeletes: true });
     expect(failed.result.error).toBeDefined();
     expect((await live(get())).length).toBeGreaterThan(1);
-    const ok = await runSync(get(), ref, body, { trackDeletes: true });
+    const ok = await runSync(
+      get(),
+      ref,
+      `${body} const { deletedKeys } = await nango.deleteRecordsFromPreviousExecutions('User');
+       await nango.log(String(deletedKeys.length));`,
+      { trackDeletes: true },
+    );
     expect(ok.result.error).toBeUndefined();
+    expect(Number(ok.logs[0])).toBeGreaterThan(0);
     expect(await live(get())).toEqual(['1']);
+    const untracked = await runSync(get(), ref, `await nango.deleteRecordsFromPreviousExecutions('User');`);
+    expect(untracked.result.error?.message).toMatch(/track_deletes/);
   });
 
   it('a bad batch fails the run with an error naming the index, and writes none of it', async () => {

@@ -154,8 +154,12 @@ export function createScriptRecords(records: RecordsService, run: RecordsRun): S
     async trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }> {
       open();
       const key = keyOf(model);
-      const t = tracking.get(key);
-      if (!t) throw new Error(`trackDeletesEnd("${model}") without trackDeletesStart`);
+      // With `trackDeletes` (a full sync's track_deletes) every model is tracked from the start of the run.
+      const t = tracking.get(key) ?? (run.trackDeletes ? await track(key, await feedOf(key)) : undefined);
+      if (!t)
+        throw new Error(
+          `trackDeletesEnd("${model}") without trackDeletesStart (deleteRecordsFromPreviousExecutions needs the sync's track_deletes)`,
+        );
       t.ended = true;
       // What will be deleted if the run succeeds; nothing is deleted before that.
       const feedId = await feedOf(key);

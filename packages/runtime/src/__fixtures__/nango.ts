@@ -48,6 +48,7 @@ export interface NangoSync extends NangoAction {
   ): AsyncGenerator<T[], undefined, void>;
   trackDeletesStart(model: string): Promise<void>;
   trackDeletesEnd(model: string): Promise<{ deletedKeys: string[] }>;
+  deleteRecordsFromPreviousExecutions(model: string): Promise<{ deletedKeys: string[] }>;
   setMergingStrategy(
     merging: { strategy: 'override' | 'ignore_if_modified_after' },
     model: string,

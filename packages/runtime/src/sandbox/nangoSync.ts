@@ -82,6 +82,14 @@ export class NangoSync extends NangoAction {
       deletedKeys: string[];
     };
   }
+  /**
+   * Deprecated form of delete tracking for full syncs: the records of `model` this run did not save are deleted
+   * when it ends successfully. The host tracks from the start of the run (Nango's `track_deletes`).
+   */
+  async deleteRecordsFromPreviousExecutions(model: string): Promise<{ deletedKeys: string[] }> {
+    return this.trackDeletesEnd(model);
+  }
+
   async setMergingStrategy(
     merging: { strategy: 'override' | 'ignore_if_modified_after' },
     model: string,
