@@ -164,6 +164,7 @@ async function postgresRaw(url: string, schema: string): Promise<Raw> {
   const pool = new pg.Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` });
   await pool.query(`create table if not exists raw_records (${rawColumns})`);
   let cursor = 0;
+  let sinceAnalyze = 0;
   return {
     async save(records) {
       for (let i = 0; i < records.length; i += BATCH) {
@@ -184,6 +185,12 @@ async function postgresRaw(url: string, schema: string): Promise<Raw> {
             now,
           ],
         );
+        // As the store does: fresh statistics every 20,000 rows, or the anti-join plans against an empty table.
+        sinceAnalyze += rows.length;
+        if (sinceAnalyze >= 20_000) {
+          sinceAnalyze = 0;
+          await pool.query('analyze raw_records');
+        }
       }
     },
     async readAll(feedId) {
