@@ -59,7 +59,7 @@ async function serverFromEnv(kind: 'sqlite' | 'postgres', extra: Record<string, 
         headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
-      return { status: res.status, body: (await res.json()) as unknown, headers: res.headers };
+      return { status: res.status, body: await res.json(), headers: res.headers };
     },
   } as unknown as TestServer;
   await seedProxyConnections(ts);
