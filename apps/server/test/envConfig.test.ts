@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,16 +37,22 @@ async function baseEnv(
     FERRY_LOG_LEVEL: 'silent',
     FERRY_PROVIDERS_FILE: proxyProvidersFile(upstream.url, 'http://127.0.0.1:9'),
   };
+  const removeDir = async () => rmSync(dataDir, { recursive: true, force: true });
   if (kind === 'sqlite')
-    return { env: { ...env, FERRY_DATABASE_URL: join(dataDir, 'ferry.db') }, drop: async () => {} };
+    return { env: { ...env, FERRY_DATABASE_URL: join(dataDir, 'ferry.db') }, drop: removeDir };
   const schema = await sharedPostgresSchema();
-  return { env: { ...env, FERRY_DATABASE_URL: schema.url }, drop: schema.drop };
+  return {
+    env: { ...env, FERRY_DATABASE_URL: schema.url },
+    drop: async () => {
+      await schema.drop();
+      await removeDir();
+    },
+  };
 }
 
-/** Starts a server from `env` as main.ts does, with the proxy's integrations and connections created. */
-async function serverFromEnv(kind: 'sqlite' | 'postgres', extra: Record<string, string>) {
-  const base = await baseEnv(kind);
-  const config = loadConfig({ ...base.env, ...extra });
+/** Starts a server from `env` as main.ts does: `startServer({ ...loadConfig(env), logger })`. */
+async function startFromEnv(env: Record<string, string>) {
+  const config = loadConfig(env);
   const server = await startServer({ ...config, logger: createLogger({ level: config.logLevel }) });
   const secretKey = config.secretKey ?? '';
   const ts = {
@@ -57,16 +63,29 @@ async function serverFromEnv(kind: 'sqlite' | 'postgres', extra: Record<string, 
       const res = await fetch(server.url + path, {
         method,
         headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       return { status: res.status, body: await res.json(), headers: res.headers };
     },
   } as unknown as TestServer;
-  await seedProxyConnections(ts);
+  return { ts, close: () => server.close() };
+}
+
+/** A server from `env` and `extra` on a fresh database, with the proxy's integrations and connections created. */
+async function serverFromEnv(kind: 'sqlite' | 'postgres', extra: Record<string, string>) {
+  const base = await baseEnv(kind);
+  const { ts, close } = await startFromEnv({ ...base.env, ...extra });
+  try {
+    await seedProxyConnections(ts);
+  } catch (err) {
+    await close();
+    await base.drop();
+    throw err;
+  }
   return {
     ts,
     stop: async () => {
-      await server.close();
+      await close();
       await base.drop();
     },
   };
@@ -130,6 +149,64 @@ for (const kind of databases) {
         await stop();
       }
     });
+
+    it('FERRY_PREVIOUS_ENCRYPTION_KEYS: a server on a new key reads what the old key encrypted', async () => {
+      const base = await baseEnv(kind);
+      const oldKey = base.env.FERRY_ENCRYPTION_KEY!;
+      try {
+        const before = await startFromEnv(base.env);
+        try {
+          await seedProxyConnections(before.ts);
+        } finally {
+          await before.close();
+        }
+        const newKey = randomBytes(32).toString('base64');
+        const after = await startFromEnv({
+          ...base.env,
+          FERRY_ENCRYPTION_KEY: newKey,
+          FERRY_PREVIOUS_ENCRYPTION_KEYS: oldKey,
+        });
+        try {
+          const read = await after.ts.api('GET', '/connections/k1?provider_config_key=key');
+          expect(read.status).toBe(200);
+          expect((read.body as { credentials: { apiKey: string } }).credentials.apiKey).toBe(
+            'sk_live_secret',
+          );
+        } finally {
+          await after.close();
+        }
+      } finally {
+        await base.drop();
+      }
+    });
+
+    it('FERRY_BODY_LIMIT: a JSON body over the limit is refused with 413, one under it accepted', async () => {
+      const { ts, stop } = await serverFromEnv(kind, { FERRY_BODY_LIMIT: '2kb' });
+      try {
+        // A valid integration padded with JSON whitespace to `size` bytes (2kb is 2048).
+        const body = (size: number, unique_key: string) =>
+          JSON.stringify({ provider: 'github', unique_key }).padEnd(size, ' ');
+        const over = await ts.api('POST', '/integrations', body(2100, 'over'));
+        expect([over.status, (over.body as { error: { code: string } }).error.code]).toEqual([
+          413,
+          'payload_too_large',
+        ]);
+        const under = await ts.api('POST', '/integrations', body(1900, 'under'));
+        expect(under.status).toBe(200);
+      } finally {
+        await stop();
+      }
+    });
+
+    if (kind === 'postgres')
+      it('FERRY_DATABASE_POOL_SIZE: the PostgreSQL pool has that many connections at most', async () => {
+        const { ts, stop } = await serverFromEnv(kind, { FERRY_DATABASE_POOL_SIZE: '3' });
+        try {
+          expect(ts.server.services.store.pgPool?.options.max).toBe(3);
+        } finally {
+          await stop();
+        }
+      });
   });
 }
 
