@@ -232,6 +232,14 @@ describe('loadConfig', () => {
       },
       { given: { FERRY_PROXY_TIMEOUT_MS: '-1' }, want: 'FERRY_PROXY_TIMEOUT_MS: must be a whole number' },
       { given: { FERRY_PROXY_TIMEOUT_MS: '' }, want: 'FERRY_PROXY_TIMEOUT_MS: must be a whole number' },
+      {
+        given: { FERRY_PROXY_TIMEOUT_MS: '2147483648' },
+        want: 'FERRY_PROXY_TIMEOUT_MS: must be at most 2147483647',
+      },
+      {
+        given: { FERRY_PROXY_MAX_WAIT_MS: '99999999999' },
+        want: 'FERRY_PROXY_MAX_WAIT_MS: must be at most 2147483647',
+      },
       { given: { FERRY_PROXY_MAX_RETRIES: '101' }, want: 'FERRY_PROXY_MAX_RETRIES: must be at most 100' },
       { given: { FERRY_PROXY_MAX_RETRIES: '' }, want: 'FERRY_PROXY_MAX_RETRIES: must be a whole number' },
       { given: { FERRY_PROXY_MAX_RETRIES: '2.5' }, want: 'FERRY_PROXY_MAX_RETRIES: must be a whole number' },

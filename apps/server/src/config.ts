@@ -20,6 +20,9 @@ const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
+/** The longest delay Node's timers take (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const nonEmpty = z.string().min(1, 'must not be empty');
 
 /** Whether `entry` is an IPv4/IPv6 address or a CIDR range with a valid prefix length. */
@@ -75,10 +78,10 @@ const envSchema = z.object({
           ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range` });
     })
     .optional(),
-  FERRY_PROXY_CONNECT_TIMEOUT_MS: wholeNumber(1).optional(),
-  FERRY_PROXY_TIMEOUT_MS: wholeNumber(1).optional(),
+  FERRY_PROXY_CONNECT_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS).optional(),
+  FERRY_PROXY_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS).optional(),
   FERRY_PROXY_MAX_RETRIES: wholeNumber(0, 100).optional(),
-  FERRY_PROXY_MAX_WAIT_MS: wholeNumber(0).optional(),
+  FERRY_PROXY_MAX_WAIT_MS: wholeNumber(0, MAX_TIMER_MS).optional(),
   FERRY_PROXY_BASE_URL_OVERRIDE: z.enum(['same-host', 'any', 'off']).optional(),
 });
 
