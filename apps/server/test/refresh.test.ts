@@ -1,4 +1,4 @@
-import { afterAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness.js';
 import { startFakeOAuth, type FakeOAuth } from './fakeOAuth.js';
 
@@ -11,6 +11,15 @@ const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
 describeEachDatabase(
   'token refresh',
   (get) => {
+    beforeAll(async () => {
+      const created = await get().api('POST', '/integrations', {
+        provider: 'fake-oauth',
+        unique_key: 'fake',
+        credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' },
+      });
+      expect(created.status).toBe(200);
+    });
+
     beforeEach(() => {
       fake.calls.length = 0;
       fake.behaviour.failWith = undefined;
@@ -29,11 +38,6 @@ describeEachDatabase(
 
     it('refreshes an expired token on read and keeps the refresh token when the provider omits it', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
-        provider: 'fake-oauth',
-        unique_key: 'fake',
-        credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' },
-      });
       await connection('expired', { access_token: 'old', refresh_token: 'keep-me', expires_at: past() });
       fake.behaviour.rotateRefreshToken = false;
       const res = await api('GET', '/connections/expired?provider_config_key=fake&refresh_token=true');
@@ -73,11 +77,12 @@ describeEachDatabase(
 
     it('uses HTTP Basic client auth and the provider token_expiration_buffer when the provider says so', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
+      const integration = await api('POST', '/integrations', {
         provider: 'fake-oauth-basic',
         unique_key: 'fake-basic',
         credentials: { type: 'OAUTH2', client_id: 'id:1', client_secret: 's' },
       });
+      expect(integration.status).toBe(200);
       // 5 minutes left is outside a 60 s buffer: no refresh
       await connection(
         'buffer',
@@ -96,11 +101,12 @@ describeEachDatabase(
 
     it('sends the provider refresh_params interpolated with the connection config', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
+      const integration = await api('POST', '/integrations', {
         provider: 'fake-oauth-params',
         unique_key: 'fake-params',
         credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
       });
+      expect(integration.status).toBe(200);
       const created = await api('POST', '/connections', {
         provider_config_key: 'fake-params',
         connection_id: 'params',
