@@ -23,6 +23,7 @@ describeEachDatabase(
     beforeEach(() => {
       fake.calls.length = 0;
       fake.behaviour.failWith = undefined;
+      fake.behaviour.errorDescription = undefined;
       fake.behaviour.rotateRefreshToken = true;
       fake.behaviour.delayMs = 0;
     });
@@ -159,6 +160,25 @@ describeEachDatabase(
       expect(healed.status).toBe(200);
       expect((await api('GET', '/connections?connectionId=broken')).body.connections[0].errors).toEqual([]);
       await server.services.activity.flush();
+    });
+
+    it('records a provider error holding NUL and a lone surrogate as U+FFFD, not a 500 (PostgreSQL refuses them)', async () => {
+      const { api, server } = get();
+      await connection('nul-error', { access_token: 'old', refresh_token: 'r', expires_at: past() });
+      fake.behaviour.failWith = 400;
+      fake.behaviour.errorDescription = 'revoked\u0000 by \ud800 admin';
+      const first = await api('GET', '/connections/nul-error?provider_config_key=fake');
+      expect(first.status).toBe(424);
+      expect(first.body.error.message).toContain('invalid_grant');
+      // the recorded failure is read back from the store, alike on both databases
+      const again = await api('GET', '/connections/nul-error?provider_config_key=fake');
+      expect(again.status).toBe(424);
+      expect(again.body.error.message).not.toContain('\u0000');
+      expect(fake.calls).toHaveLength(1);
+      await server.services.activity.flush();
+      const ops = await api('GET', '/logs/operations?kind=auth&connection_id=nul-error');
+      expect(ops.status).toBe(200);
+      expect(ops.body.data.map((o: { name: string }) => o.name)).toContain('token.refresh');
     });
 
     it('refreshes idle connections nearing expiry in the background sweep', async () => {
