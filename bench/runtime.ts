@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type IsolatedVm from 'isolated-vm';
 import { createRuntime, type RuntimeHost } from '../packages/runtime/src/index.js';
+import { measureHostileMemory } from '../packages/runtime/src/testing/measureHostileMemory.js';
 
 const ivm = createRequire(new URL('../packages/runtime/package.json', import.meta.url))(
   'isolated-vm',
@@ -247,4 +248,23 @@ for (const [i, row] of table.entries()) {
   console.log(row.map((cell, j) => cell.padEnd(widths[j]!)).join(' │ '));
   if (i === 0) console.log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
 }
-if (rows.some((row) => !row[5])) process.exitCode = 1;
+
+// What each hostile case (packages/runtime/src/testing/hostileCases.ts) leaves behind, in a process of its own:
+// the host heap and external memory after a full GC against the baseline, and the idle isolates' heap.
+// hostile.test.ts asserts the same figures with generous bounds (64 MB); here are the precise ones.
+const hostile = await measureHostileMemory();
+const mb = (bytes: number): string => fmt(bytes / 2 ** 20, 2);
+console.log(`\nhostile cases: memory left behind (MB), ${hostile.length} cases`);
+const hostileHead = ['case', 'code', 'host growth', 'idle isolates'];
+const hostileTable = [
+  hostileHead,
+  ...hostile.map((f) => [f.name, f.code ?? '(succeeds)', mb(f.hostGrowthBytes), mb(f.idleHeapBytes)]),
+];
+const hostileWidths = hostileHead.map((_, i) => Math.max(...hostileTable.map((row) => row[i]!.length)));
+for (const [i, row] of hostileTable.entries()) {
+  console.log(row.map((cell, j) => cell.padEnd(hostileWidths[j]!)).join(' │ '));
+  if (i === 0) console.log(hostileWidths.map((w) => '─'.repeat(w)).join('─┼─'));
+}
+const worst = Math.max(...hostile.map((f) => f.hostGrowthBytes));
+console.log(`largest host growth: ${mb(worst)} MB (target < 8 MB)`);
+if (rows.some((row) => !row[5]) || worst >= 8 * 2 ** 20) process.exitCode = 1;

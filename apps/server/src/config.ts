@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { createAddressPolicy } from './outbound/addressPolicy.js';
 import { z } from 'zod';
 import { defaultProxySettings, parseAllowPrivateNetworks, type ProxySettings } from './proxy/settings.js';
 
@@ -11,13 +12,30 @@ const base64Key = z
     message: 'must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)',
   });
 
+/** A whole number written in decimal digits (not `''`, `1e3`, `0x50` or `1.5`), from `min` to `max`. */
+const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\s*\d+\s*$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** The longest delay Node's timers take (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3003),
-  HOST: z.string().default('0.0.0.0'),
-  FERRY_DATA_DIR: z.string().default('.ferry'),
-  FERRY_DATABASE_URL: z.string().optional(),
-  FERRY_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  PORT: wholeNumber(0, 65535).default(3003),
+  HOST: nonEmpty.default('0.0.0.0'),
+  FERRY_DATA_DIR: nonEmpty.default('.ferry'),
+  FERRY_DATABASE_URL: nonEmpty
+    .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^(postgres(ql)?|sqlite):\/\//i.test(v), {
+      message: 'must be a SQLite file path, sqlite://<path> or postgres://user:pass@host:5432/db',
+    })
+    .optional(),
+  FERRY_DATABASE_POOL_SIZE: wholeNumber(1, 500).default(10),
   FERRY_ENCRYPTION_KEY: base64Key.optional(),
   FERRY_PREVIOUS_ENCRYPTION_KEYS: z
     .string()
@@ -32,12 +50,12 @@ const envSchema = z.object({
     )
     .pipe(z.array(base64Key)),
   FERRY_SECRET_KEY: z.uuid({ message: 'must be a UUID (v4), like Nango secret keys' }).optional(),
-  FERRY_SERVER_URL: z.url().optional(),
-  FERRY_PROVIDERS_FILE: z.string().optional(),
+  FERRY_SERVER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  FERRY_PROVIDERS_FILE: nonEmpty.refine((f) => existsSync(f), { message: 'no such file' }).optional(),
   FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FERRY_BODY_LIMIT: z
     .string()
-    .regex(/^\d+(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b')
+    .regex(/^[1-9]\d*(b|kb|mb)$/i, 'must look like 10mb, 512kb or 1000b')
     .default('10mb'),
   FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: z
     .string()
@@ -45,11 +63,22 @@ const envSchema = z.object({
       /^(true|false|[0-9a-fA-F.:/, ]*)$/,
       'must be true, false or a comma-separated list of addresses/CIDRs',
     )
+    .superRefine((v, ctx) => {
+      // The same parser the outbound guard uses, so what starts is what is enforced.
+      const entries = parseAllowPrivateNetworks(v);
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        try {
+          createAddressPolicy([entry]);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range` });
+        }
+      }
+    })
     .optional(),
-  FERRY_PROXY_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
-  FERRY_PROXY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
-  FERRY_PROXY_MAX_RETRIES: z.coerce.number().int().min(0).max(100).optional(),
-  FERRY_PROXY_MAX_WAIT_MS: z.coerce.number().int().min(0).optional(),
+  FERRY_PROXY_CONNECT_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS).optional(),
+  FERRY_PROXY_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS).optional(),
+  FERRY_PROXY_MAX_RETRIES: wholeNumber(0, 100).optional(),
+  FERRY_PROXY_MAX_WAIT_MS: wholeNumber(0, MAX_TIMER_MS).optional(),
   FERRY_PROXY_BASE_URL_OVERRIDE: z.enum(['same-host', 'any', 'off']).optional(),
   FERRY_RECORDS_ENCRYPTION: z.enum(['true', 'false']).default('false'),
   FERRY_RECORDS_DELETED_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),

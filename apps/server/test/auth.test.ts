@@ -63,18 +63,41 @@ describeEachDatabase('authentication and error envelope', (get) => {
 
   it('never logs the secret key, tokens or credentials', async () => {
     const { api, logLines, secretKey } = get();
-    await api('POST', '/integrations', { provider: 'stripe', unique_key: 'stripe-log' });
-    await api('POST', '/connections', {
+    const from = logLines.length;
+    const integration = await api('POST', '/integrations', { provider: 'stripe', unique_key: 'stripe-log' });
+    expect(integration.status).toBe(200);
+    const created = await api('POST', '/connections', {
       provider_config_key: 'stripe-log',
       connection_id: 'c',
       credentials: { type: 'API_KEY', apiKey: 'sk_live_SECRET_123' },
     });
-    await api('GET', '/connections/c?provider_config_key=stripe-log');
-    await api('POST', '/connections', '{"bad json', {});
+    expect(created.status).toBe(201);
+    // The secret really went through the server: it comes back to the owner of the key.
+    const read = await api('GET', '/connections/c?provider_config_key=stripe-log');
+    expect(read.status).toBe(200);
+    expect(read.body.credentials.apiKey).toBe('sk_live_SECRET_123');
+    const bad = await api('POST', '/connections', '{"bad json', {});
+    expect(bad.status).toBe(400);
     await get().server.services.activity.flush();
+    // Each of those requests was logged, so there was something to leak.
+    const logged = logLines
+      .slice(from)
+      .map((l) => JSON.parse(l) as { msg: string; method?: string; path?: string; status?: number })
+      .filter((l) => l.msg === 'request')
+      .map((l) => `${l.method} ${l.path} ${l.status}`);
+    expect(logged).toEqual([
+      'POST /integrations 200',
+      'POST /connections 201',
+      'GET /connections/c 200',
+      'POST /connections 400',
+    ]);
     const all = logLines.join('');
-    expect(logLines.length).toBeGreaterThan(0);
     expect(all).not.toContain(secretKey);
     expect(all).not.toContain('sk_live_SECRET_123');
+    // Nor does the activity log the API serves.
+    const ops = await api('GET', '/logs/operations?limit=100');
+    expect(ops.status).toBe(200);
+    expect(JSON.stringify(ops.body)).not.toContain('sk_live_SECRET_123');
+    expect(JSON.stringify(ops.body)).not.toContain(secretKey);
   });
 });

@@ -16,6 +16,8 @@ export interface FakeBehaviour {
   rotateRefreshToken: boolean;
   /** Answer with this HTTP status and an OAuth error instead of tokens. */
   failWith?: number;
+  /** The `error_description` of that error (default "refresh token revoked"). */
+  errorDescription?: string;
   /** Delay each answer (ms). */
   delayMs: number;
   expiresIn: number;
@@ -51,7 +53,12 @@ export async function startFakeOAuth(): Promise<FakeOAuth> {
       res.setHeader('content-type', 'application/json');
       if (behaviour.failWith) {
         res.statusCode = behaviour.failWith;
-        res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'refresh token revoked' }));
+        res.end(
+          JSON.stringify({
+            error: 'invalid_grant',
+            error_description: behaviour.errorDescription ?? 'refresh token revoked',
+          }),
+        );
         return;
       }
       n++;

@@ -12,9 +12,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `apps/server/src/main.ts` in a child process with `env` and waits until `/health` answers. */
+/**
+ * Starts `apps/server/src/main.ts` in a child process with `env`, on a port the kernel picks (`PORT=0`, read
+ * back from the server's "listening" log line), and waits until `/health` answers.
+ */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = 20000 + Math.floor(Math.random() * 30000);
   const child = spawn(
     process.execPath,
     ['--no-node-snapshot', '--conditions=source', '--import', 'tsx', mainTs],
@@ -22,22 +24,46 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       env: {
         ...process.env,
         ...env,
-        PORT: String(port),
+        PORT: '0',
         HOST: '127.0.0.1',
-        FERRY_LOG_LEVEL: env.FERRY_LOG_LEVEL ?? 'warn',
+        // info: the "listening" line carries the port.
+        FERRY_LOG_LEVEL: 'info',
         // The fake providers and OAuth servers run on loopback (see startTestServer).
         FERRY_PROXY_ALLOW_PRIVATE_NETWORKS: env.FERRY_PROXY_ALLOW_PRIVATE_NETWORKS ?? '127.0.0.0/8',
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const port = new Promise<number>((resolve, reject) => {
+    let pending = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; port?: number };
+          if (entry.msg?.startsWith('Ferry is listening') && typeof entry.port === 'number')
+            resolve(entry.port);
+        } catch {
+          // not a log line (the generated secret key, printed once)
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server process exited (${code}): ${stderr}`)));
+  });
+  port.catch(() => undefined); // awaited below; an exit after a successful start is not an error here
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  let url: string;
+  try {
+    url = `http://127.0.0.1:${await port}`;
+  } finally {
+    clearTimeout(timeout);
+  }
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited (${child.exitCode}): ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server process did not start: ${stderr}`);
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {

@@ -1,14 +1,15 @@
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness.js';
 import { call, rawGet, seedProxyConnections } from './proxyClient.js';
 import { proxyProvidersFile, startProxyUpstream, type ProxyUpstream } from './proxyUpstream.js';
 
 let upstream: ProxyUpstream;
+afterAll(async () => upstream?.close());
 
 describeEachDatabase(
   'proxy',
   (get) => {
-    it('sets up integrations and connections', async () => {
+    beforeAll(async () => {
       await seedProxyConnections(get());
     });
 
@@ -94,21 +95,16 @@ describeEachDatabase(
       expect(asked?.headers['accept-encoding']).toBe('gzip, deflate, br');
     });
 
-    it('streams a 100 MB download without holding it in memory', async () => {
+    it('streams a 100 MB download through', async () => {
       const ts = get();
-      const before = process.memoryUsage().rss;
-      let peak = before;
       const { res, attempts } = await call(ts, '/big?mb=100');
       expect(res.headers.get('content-length')).toBe(String(100 * 1024 * 1024));
       let total = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        total += chunk.length;
-        if ((total & 0xfffff) < chunk.length) peak = Math.max(peak, process.memoryUsage().rss);
-      }
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) total += chunk.length;
       expect(total).toBe(100 * 1024 * 1024);
       expect(attempts).toBe(1);
-      // Server and client share this process; the bench measures the server alone.
-      expect(peak - before).toBeLessThan(80 * 1024 * 1024);
+      // That it is streamed, not held, is behaviour in proxyStreams.test.ts (a client that stops reading stops
+      // the upstream within 16 MB); the server's RSS while streaming is a figure of bench/proxy.ts.
     });
 
     it('refuses path escapes, absolute URLs, CR/LF and foreign base URL overrides', async () => {
@@ -207,8 +203,9 @@ describeEachDatabase(
   },
   {
     setup: async () => {
-      upstream = await startProxyUpstream();
+      upstream ??= await startProxyUpstream();
       return {
+        // Port 9 is privileged and unassigned here: the OAuth URLs of fake-api are never called in this file.
         providersFile: proxyProvidersFile(upstream.url, 'http://127.0.0.1:9'),
         proxy: { allowPrivateNetworks: true, backoffBaseMs: 20, maxWaitMs: 5000, timeoutMs: 3000 },
       };

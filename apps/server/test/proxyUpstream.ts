@@ -11,6 +11,10 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: Record<string, string | string[] | undefined>;
+  /** When it arrived (`Date.now()`). */
+  at: number;
+  /** The rate-limit headers answered to it (`/github-limit`, `/retry-after`), so a test can check the wait. */
+  limitHeaders?: Record<string, string>;
 }
 
 /** A fake provider API over real HTTP on 127.0.0.1, with the behaviours the proxy must handle. */
@@ -53,7 +57,7 @@ function json(
 /**
  * Starts the fake API. Failures are counted per `key` query parameter, so tests do not share state:
  * `/flaky?key=k&fail=2` fails twice with 502 then answers; `/github-limit?key=k` answers 403 with
- * `x-ratelimit-remaining: 0` and a reset one second ahead once; `/retry-after?key=k&form=seconds|date|long`.
+ * `x-ratelimit-remaining: 0` and a reset `ahead` (default 1) seconds ahead once; `/retry-after?key=k&form=seconds|date|long`.
  */
 export async function startProxyUpstream(): Promise<ProxyUpstream> {
   const seen: SeenRequest[] = [];
@@ -67,7 +71,13 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
   let self = '';
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL((req.url ?? '/').replace(/^\/v1(?=\/)/, ''), 'http://x');
-    seen.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    const entry: SeenRequest = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      at: Date.now(),
+    };
+    seen.push(entry);
     const key = `${url.pathname}:${url.searchParams.get('key') ?? ''}`;
     const q = (name: string) => url.searchParams.get(name);
     switch (url.pathname) {
@@ -100,15 +110,11 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
       case '/github-limit': {
         const n = bump(key);
         if (n === 1) {
-          json(
-            res,
-            403,
-            { message: 'API rate limit exceeded' },
-            {
-              'x-ratelimit-remaining': '0',
-              'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
-            },
-          );
+          entry.limitHeaders = {
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + Number(q('ahead') ?? 1)),
+          };
+          json(res, 403, { message: 'API rate limit exceeded' }, entry.limitHeaders);
         } else json(res, 200, { ok: true, attempt: n }, { 'x-ratelimit-remaining': '4999' });
         return;
       }
@@ -116,12 +122,14 @@ export async function startProxyUpstream(): Promise<ProxyUpstream> {
         const n = bump(key);
         const form = q('form');
         if (form === 'long') {
-          json(res, 429, { error: 'slow down' }, { 'retry-after': '3600' });
+          entry.limitHeaders = { 'retry-after': '3600' };
+          json(res, 429, { error: 'slow down' }, entry.limitHeaders);
           return;
         }
         if (n === 1) {
           const value = form === 'date' ? new Date(Date.now() + 1500).toUTCString() : '1';
-          json(res, form === 'date' ? 503 : 429, { error: 'slow down' }, { 'retry-after': value });
+          entry.limitHeaders = { 'retry-after': value };
+          json(res, form === 'date' ? 503 : 429, { error: 'slow down' }, entry.limitHeaders);
         } else json(res, 200, { ok: true, attempt: n });
         return;
       }

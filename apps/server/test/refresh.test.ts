@@ -1,4 +1,4 @@
-import { afterAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness.js';
 import { startFakeOAuth, type FakeOAuth } from './fakeOAuth.js';
 
@@ -11,9 +11,19 @@ const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
 describeEachDatabase(
   'token refresh',
   (get) => {
+    beforeAll(async () => {
+      const created = await get().api('POST', '/integrations', {
+        provider: 'fake-oauth',
+        unique_key: 'fake',
+        credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' },
+      });
+      expect(created.status).toBe(200);
+    });
+
     beforeEach(() => {
       fake.calls.length = 0;
       fake.behaviour.failWith = undefined;
+      fake.behaviour.errorDescription = undefined;
       fake.behaviour.rotateRefreshToken = true;
       fake.behaviour.delayMs = 0;
     });
@@ -29,11 +39,6 @@ describeEachDatabase(
 
     it('refreshes an expired token on read and keeps the refresh token when the provider omits it', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
-        provider: 'fake-oauth',
-        unique_key: 'fake',
-        credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' },
-      });
       await connection('expired', { access_token: 'old', refresh_token: 'keep-me', expires_at: past() });
       fake.behaviour.rotateRefreshToken = false;
       const res = await api('GET', '/connections/expired?provider_config_key=fake&refresh_token=true');
@@ -73,11 +78,12 @@ describeEachDatabase(
 
     it('uses HTTP Basic client auth and the provider token_expiration_buffer when the provider says so', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
+      const integration = await api('POST', '/integrations', {
         provider: 'fake-oauth-basic',
         unique_key: 'fake-basic',
         credentials: { type: 'OAUTH2', client_id: 'id:1', client_secret: 's' },
       });
+      expect(integration.status).toBe(200);
       // 5 minutes left is outside a 60 s buffer: no refresh
       await connection(
         'buffer',
@@ -96,11 +102,12 @@ describeEachDatabase(
 
     it('sends the provider refresh_params interpolated with the connection config', async () => {
       const { api } = get();
-      await api('POST', '/integrations', {
+      const integration = await api('POST', '/integrations', {
         provider: 'fake-oauth-params',
         unique_key: 'fake-params',
         credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' },
       });
+      expect(integration.status).toBe(200);
       const created = await api('POST', '/connections', {
         provider_config_key: 'fake-params',
         connection_id: 'params',
@@ -153,6 +160,25 @@ describeEachDatabase(
       expect(healed.status).toBe(200);
       expect((await api('GET', '/connections?connectionId=broken')).body.connections[0].errors).toEqual([]);
       await server.services.activity.flush();
+    });
+
+    it('records a provider error holding NUL and a lone surrogate as U+FFFD, not a 500 (PostgreSQL refuses them)', async () => {
+      const { api, server } = get();
+      await connection('nul-error', { access_token: 'old', refresh_token: 'r', expires_at: past() });
+      fake.behaviour.failWith = 400;
+      fake.behaviour.errorDescription = 'revoked\u0000 by \ud800 admin';
+      const first = await api('GET', '/connections/nul-error?provider_config_key=fake');
+      expect(first.status).toBe(424);
+      expect(first.body.error.message).toContain('invalid_grant');
+      // the recorded failure is read back from the store, alike on both databases
+      const again = await api('GET', '/connections/nul-error?provider_config_key=fake');
+      expect(again.status).toBe(424);
+      expect(again.body.error.message).not.toContain('\u0000');
+      expect(fake.calls).toHaveLength(1);
+      await server.services.activity.flush();
+      const ops = await api('GET', '/logs/operations?kind=auth&connection_id=nul-error');
+      expect(ops.status).toBe(200);
+      expect(ops.body.data.map((o: { name: string }) => o.name)).toContain('token.refresh');
     });
 
     it('refreshes idle connections nearing expiry in the background sweep', async () => {

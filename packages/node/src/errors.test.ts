@@ -116,11 +116,10 @@ describe('network failures', () => {
 
   it('times out a slow response with network_error', async () => {
     reply(200, '{"data":[]}').delay(5_000);
-    const started = Date.now();
+    // The client's own 200 ms timeout ended it: the delayed answer would have been a success.
     const error = await caught(ferry.listIntegrations());
     expect(error.code).toBe('network_error');
     expect(error.message).toContain('timed out after 200 ms');
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('never puts the secret key in an error message', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostProxyRequest, HostProxyResponse } from './host.js';
@@ -295,19 +296,28 @@ describe('the caller process', () => {
     ]);
     const [output, pid] = stdout.trim().split(' ');
     expect(output).toBe('42');
-    // The child ends when its IPC channel closes.
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && isAlive(Number(pid))) await new Promise((r) => setTimeout(r, 20));
-    expect(isAlive(Number(pid))).toBe(false);
+    // The child ends when its IPC channel closes. It inherits the program's stdout, and execFile resolves on
+    // 'close', once every holder of that pipe has closed it: the child has exited by now (or the test timed
+    // out). Orphaned, it then waits for PID 1 to reap it, which can take seconds under load, so a zombie counts
+    // as exited; the short wait only covers the instant between closing its files and becoming a zombie (and
+    // systems without /proc, where a zombie cannot be told from a live process).
+    for (let i = 0; i < 500 && !hasExited(Number(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(hasExited(Number(pid))).toBe(true);
   });
 });
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` has exited: no such process, or (Linux) a zombie its parent has not reaped yet. */
+function hasExited(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
-    return false;
+    return true;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; Z is a zombie, X a process being reaped.
+    return /\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false; // no /proc, or it has just been reaped: asked again
   }
 }
 

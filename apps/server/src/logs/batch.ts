@@ -5,6 +5,7 @@
  * text and JSON is left to {@link statementsOf}, so on SQLite it happens on the writer thread (cloning the
  * objects costs the event loop less than serialising them).
  */
+import { storableJson, storableText } from '../store/values.js';
 
 /** `operations` columns, in the order of an {@link OperationRow}. */
 export const OPERATION_COLUMNS = [
@@ -76,8 +77,9 @@ export type MessageRow = [string, string, string, Meta, number];
 export type EndRow = [string, string, number, Meta];
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+// NUL and lone surrogates from providers and scripts become U+FFFD, as in every other column (store/values.ts).
 const json = (meta: Meta): string | null =>
-  meta === null ? null : typeof meta === 'string' ? meta : JSON.stringify(meta);
+  meta === null ? null : storableJson(typeof meta === 'string' ? meta : JSON.stringify(meta));
 
 /** Everything one flush writes, in one transaction. */
 export interface LogBatch {
@@ -174,7 +176,8 @@ export function statementsOf(
   for (let i = 0; i < batch.messages.length; i += MESSAGES_PER_INSERT) {
     const rows = batch.messages.slice(i, i + MESSAGES_PER_INSERT);
     const values: (string | number | null)[] = [];
-    for (const [op, level, message, meta, at] of rows) values.push(op, level, message, json(meta), iso(at));
+    for (const [op, level, message, meta, at] of rows)
+      values.push(op, level, storableText(message), json(meta), iso(at));
     out.push({ text: sql.insertMessages(rows.length), values });
   }
   for (const [id, status, endedAt, meta] of batch.ends)

@@ -53,6 +53,30 @@ for (const kind of databases) {
       expect(page2.next_cursor).toBeNull();
     });
 
+    it('stores NUL and lone surrogates from providers and scripts as U+FFFD, alike on both databases', async () => {
+      const writer = new ActivityLogWriter(store, createLogger({ level: 'silent' }), {
+        intervalMs: 60_000,
+        maxBatch: 10_000,
+      });
+      onTestFinished(() => writer.close());
+      const op = writer.start({
+        environmentId: 1,
+        kind: 'proxy',
+        name: 'GET /nul',
+        meta: { sent: 'a\u0000b' },
+      });
+      op.log('error', 'provider said: bad\u0000token \ud800', { body: { 'k\u0000': 'v\udfff' } });
+      op.log('info', 'after');
+      op.end('failed', { reason: '\u0000' });
+      await writer.flush();
+      const service = new ActivityLogService(store, writer);
+      const got = await service.getOperation({ id: 1, name: 'dev' }, op.id);
+      expect(got).toMatchObject({ status: 'failed', meta: { sent: 'a\ufffdb', reason: '\ufffd' } });
+      const { data } = await service.listMessages({ id: 1, name: 'dev' }, op.id, { limit: 10 });
+      expect(data.map((m) => m.message)).toEqual(['provider said: bad\ufffdtoken \ufffd', 'after']);
+      expect(data[0]?.meta).toEqual({ body: { 'k\ufffd': 'v\ufffd' } });
+    });
+
     it('flushes by itself when the batch fills, and truncates huge messages', async () => {
       const writer = new ActivityLogWriter(store, createLogger({ level: 'silent' }), {
         intervalMs: 60_000,

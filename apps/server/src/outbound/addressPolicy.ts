@@ -152,8 +152,9 @@ export function createAddressPolicy(allowPrivateNetworks: boolean | string[]): A
   if (allowPrivateNetworks === true) return { allows: () => true };
   const allow: AllowList = [];
   for (const entry of allowPrivateNetworks === false ? [] : allowPrivateNetworks) {
-    const [address = '', prefix] = entry.split('/');
-    if (isIP(address) === 0) throw new TypeError(`not an IP address or CIDR range: ${entry}`);
+    const [address = '', prefix, ...rest] = entry.split('/');
+    if (isIP(address) === 0 || rest.length > 0)
+      throw new TypeError(`not an IP address or CIDR range: ${entry}`);
     const ip = ipaddr.parse(address);
     const max = ip.kind() === 'ipv4' ? 32 : 128;
     const bits = prefix === undefined ? max : Number(prefix);
