@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { FerryError } from '../errors.js';
+import { storableText } from '../store/values.js';
 
 /** Largest JSON size of one record, in bytes; a larger record fails its batch. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -23,7 +24,8 @@ function fail(model: string, index: number, problem: string): never {
 }
 
 /**
- * The external id of a record: a non-empty string, or a finite number stringified.
+ * The external id of a record: a non-empty string, or a finite number stringified (NUL and lone surrogates as
+ * U+FFFD).
  * @throws FerryError `invalid_record` naming the index
  */
 export function externalIdOf(model: string, record: unknown, index: number): string {
@@ -39,6 +41,8 @@ export function externalIdOf(model: string, record: unknown, index: number): str
       index,
       id === undefined || id === null ? 'has no id' : 'has an id that is neither a string nor a number',
     );
+  // NUL and lone surrogates become U+FFFD, as everywhere a script's text is stored: PostgreSQL refuses them.
+  value = storableText(value);
   if (value === '') fail(model, index, 'has an empty id');
   if (value.length > MAX_ID_LENGTH) fail(model, index, `has an id longer than ${MAX_ID_LENGTH} characters`);
   return value;

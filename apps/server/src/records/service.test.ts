@@ -115,6 +115,16 @@ for (const kind of databases) {
       expect(await svc.getByIds(feed, ['42'])).toEqual([{ id: '42', n: 1 }]);
     });
 
+    it('stores NUL and lone surrogates of ids as U+FFFD and keeps them in payloads exactly, on both databases', async () => {
+      const ref = newRef();
+      const feed = await svc.feed(ref, 'Item', true);
+      const odd = 'a\u0000b\ud800c';
+      await svc.save(feed, 'Item', [{ id: odd, text: odd }]);
+      const [r] = (await page(svc, ref)).records;
+      expect(r).toMatchObject({ id: 'a\ufffdb\ufffdc', text: odd });
+      expect(await svc.getByIds(feed, [odd])).toEqual([{ id: 'a\ufffdb\ufffdc', text: odd }]);
+    });
+
     it('soft-deletes (payload kept), and a re-saved deleted record comes back as ADDED', async () => {
       const ref = newRef();
       const feed = await svc.feed(ref, 'Item', true);

@@ -1,7 +1,7 @@
 import type { Encryptor } from '../crypto/encryption.js';
 import { FerryError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { nowIso } from '../store/values.js';
+import { nowIso, storableText } from '../store/values.js';
 import type { RecordAction, RecordWrite, RecordsBackend, StoredRow } from './backend.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { postgresBackend } from './postgresBackend.js';
@@ -10,7 +10,7 @@ import { sqliteBackend } from './sqliteBackend.js';
 
 /** The model key a variant is stored under (Nango's `Model::variant`; `base` is the model itself). */
 export function modelKey(model: string, variant?: string | null): string {
-  return variant && variant !== 'base' ? `${model}::${variant}` : model;
+  return storableText(variant && variant !== 'base' ? `${model}::${variant}` : model);
 }
 
 /** Who writes a batch, and how. */
@@ -395,7 +395,8 @@ export class RecordsService {
   }
 
   /** Stored records among `ids` (deleted ones left out), parsed; pruned ones are `{id}`. */
-  async getByIds(feedId: number, ids: string[]): Promise<Record<string, unknown>[]> {
+  async getByIds(feedId: number, given: string[]): Promise<Record<string, unknown>[]> {
+    const ids = given.map(storableText);
     const rows = await this.backend.read(feedId, ids, true);
     const out: Record<string, unknown>[] = [];
     for (const id of ids) {
