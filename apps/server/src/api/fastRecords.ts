@@ -7,6 +7,7 @@ import type { ResponseObserver } from './app.js';
 import { parseQuery } from './query.js';
 import { requestIdOf } from './requestId.js';
 import { listRecordsText } from './routes/records.js';
+import { checkRequestInput } from './validate.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const ROUTE = '/records';
@@ -50,8 +51,13 @@ export function createRecordsFastPath(deps: {
         'request',
       );
     };
-    const query = q === -1 ? {} : parseQuery(url.slice(q + 1));
-    listRecordsText(deps.records, env.id, query, req.headers).then(
+    const run = async (): Promise<string> => {
+      const query = q === -1 ? {} : parseQuery(url.slice(q + 1));
+      // The checks express runs before every route (NUL, lone surrogates, values per parameter).
+      checkRequestInput({ path, query });
+      return listRecordsText(deps.records, env.id, query, req.headers);
+    };
+    run().then(
       (text) => send(200, text),
       (err: unknown) => {
         const ferry = toFerryError(err);
