@@ -26,6 +26,10 @@ export const errorCodes = [
   'proxy_timeout',
   'upstream_unreachable',
   'proxy_response_too_large',
+  'concurrent_deployment',
+  'unknown_script',
+  'ambiguous_function',
+  'not_supported',
   'server_error',
 ] as const;
 
@@ -59,6 +63,10 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   proxy_timeout: 504,
   upstream_unreachable: 502,
   proxy_response_too_large: 502,
+  concurrent_deployment: 409,
+  unknown_script: 404,
+  ambiguous_function: 400,
+  not_supported: 501,
   server_error: 500,
 };
 

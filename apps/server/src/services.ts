@@ -15,6 +15,7 @@ import { ActivityLogWriter } from './logs/writer.js';
 import { Outbound } from './outbound/client.js';
 import { ProxyEngine } from './proxy/engine.js';
 import { defaultProxySettings, type ProxySettings } from './proxy/settings.js';
+import { ScriptRegistry } from './scripts/registry.js';
 import { createStore, type Store, type StoreOptions } from './store/store.js';
 
 /** Every service of the server, wired together. */
@@ -34,6 +35,8 @@ export interface Services {
   proxy: ProxyEngine;
   /** Every request the server makes to other hosts on a user's behalf goes through this (SSRF guard). */
   outbound: Outbound;
+  /** The script registry: deployed syncs, actions and on-event scripts, every version kept. */
+  scripts: ScriptRegistry;
   /** Secret keys generated during this start, to show once. */
   generatedKeys: GeneratedKey[];
   close(): Promise<void>;
@@ -92,6 +95,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   const connections = new ConnectionService({ store, encryptor, integrations, activity, refresher });
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
+  const scripts = new ScriptRegistry({ store, integrations, connections, activity, logger });
   const proxy = new ProxyEngine({ connections, integrations, providers, activity, outbound }, proxySettings);
   return {
     store,
@@ -107,6 +111,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     logs,
     proxy,
     outbound,
+    scripts,
     generatedKeys,
     async close() {
       refresher.stopSweep();

@@ -13,6 +13,7 @@ import { connectionsRouter } from './routes/connections.js';
 import { integrationsRouter } from './routes/integrations.js';
 import { logsRouter } from './routes/logs.js';
 import { providersRouter } from './routes/providers.js';
+import { deployBodyParser, scriptsRouter } from './routes/scripts.js';
 import { checkRequestInput } from './validate.js';
 
 /** Sees every JSON response the app sends (tests use it to check responses against the OpenAPI contract). */
@@ -80,6 +81,8 @@ export function createApp(services: Services, options: AppOptions): Express {
   // Before every route: decides which requests answer CORS, and refuses every other OPTIONS.
   app.use(cors);
 
+  // The deploy routes read bundles with inline source maps: their own, larger limit, before the general one.
+  app.use(deployBodyParser);
   app.use(
     express.json({
       limit: options.bodyLimit,
@@ -111,6 +114,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(connectionsRouter({ connections: services.connections, auth }));
   app.use(connectRouter({ sessions: services.connectSessions, auth }));
   app.use(logsRouter({ logs: services.logs, auth }));
+  app.use(scriptsRouter({ scripts: services.scripts, integrations: services.integrations, auth }));
   app.use(authRouter(authDeps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
