@@ -33,6 +33,17 @@ export default defineConfig({
         },
       },
       {
+        // Nango's own CLI against a served Ferry: slow (each deploy compiles), so in its own project.
+        extends: true,
+        test: {
+          name: 'e2e-nango',
+          root: 'packages/e2e',
+          execArgv: ['--no-node-snapshot'],
+          testTimeout: 120000,
+          hookTimeout: 120000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'server',
