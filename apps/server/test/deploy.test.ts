@@ -1,3 +1,5 @@
+import { Ferry } from '@ferry/node';
+import { Nango } from '@nangohq/node';
 import { expect, it } from 'vitest';
 import type { ScriptsChange } from '../src/scripts/registry.js';
 import { actionFlow, deployBody, onEvents, syncFlow } from './deployBodies.js';
@@ -383,6 +385,33 @@ describeEachDatabase('deploy (nango deploy wire contract) and the script registr
       },
     });
     expect(res.body.data.every((f: any) => f.parameters.type === 'object')).toBe(true);
+  });
+
+  it('@ferry/node and @nangohq/node read the scripts back alike', async () => {
+    const { url, secretKey } = get();
+    const ferry = new Ferry({ host: url, secretKey });
+    const nango = new Nango({ host: url, secretKey });
+    try {
+      const config = await ferry.getScriptsConfig();
+      expect(config.map((c) => c.providerConfigKey).sort()).toEqual(['github', 'other']);
+      expect(await nango.getScriptsConfig()).toEqual(config);
+      const openai = await ferry.getScriptsConfig('openai');
+      expect(await nango.getScriptsConfig('openai')).toEqual(openai);
+      expect(openai.data.map((f) => f.name)).toContain('createIssue');
+      expect((await ferry.getFunctionCode('github', 'twin', 'sync')).type).toBe('sync');
+      await expect(ferry.getFunctionCode('github', 'twin')).rejects.toMatchObject({
+        code: 'ambiguous_function',
+        status: 400,
+      });
+      const rolled = await ferry.rollbackScript({
+        integration: 'github',
+        name: 'createIssue',
+        version: '1.0.0',
+      });
+      expect(rolled.data.version).toBe('1.0.0');
+    } finally {
+      await ferry.close();
+    }
   });
 
   it('answers the experimental createFunction deploys with not_supported', async () => {

@@ -88,3 +88,13 @@ export interface OAuth1Token {
  * the whole credentials object for every other type (as Nango's SDK does).
  */
 export type Token = string | OAuth1Token | Exclude<Credentials, { type: 'OAUTH2' } | { type: 'OAUTH1' }>;
+
+// --- Deployed scripts ---
+/** A deployed script in Nango's `NangoSyncConfig` form. */
+export type NangoSyncConfig = Schemas['NangoSyncConfig'];
+/** The scripts of one integration, Nango's `StandardNangoConfig`. */
+export type StandardNangoConfig = Schemas['StandardNangoConfig'];
+/** An OpenAI function definition of an action. */
+export type OpenAiFunction = Schemas['OpenAiFunction'];
+/** The body of `POST /scripts/rollback`. */
+export type RollbackScriptBody = BodyOf<'/scripts/rollback', 'post'>;
