@@ -1,8 +1,9 @@
 import { Ferry } from '@ferry/node';
 import { Nango } from '@nangohq/node';
 import { expect, it } from 'vitest';
+import { CodeCache } from '../../../packages/runtime/src/codeCache.js';
 import type { ScriptsChange } from '../src/scripts/registry.js';
-import { actionFlow, deployBody, onEvents, syncFlow } from './deployBodies.js';
+import { actionFlow, bundle, deployBody, onEvents, syncFlow } from './deployBodies.js';
 import { describeEachDatabase } from './harness.js';
 
 const emptyPlan = {
@@ -412,6 +413,26 @@ describeEachDatabase('deploy (nango deploy wire contract) and the script registr
     } finally {
       await ferry.close();
     }
+  });
+
+  it('stores a bundle once by content hash, the runtime code-cache key: the same bundle twice costs nothing', async () => {
+    const { server } = get();
+    const db = server.services.store.db;
+    const js = bundle('shared-bundle');
+    const a = { ...actionFlow('github', 'sameA'), fileBody: { js, ts: '// a' } };
+    const b = { ...actionFlow('github', 'sameB'), fileBody: { js, ts: '// b' } };
+    const res = await deploy(deployBody([a, b], { mode: 'single' }));
+    expect(res.status).toBe(200);
+    const va = await server.services.scripts.getVersion(await envId(), res.body[0].id);
+    const vb = await server.services.scripts.getVersion(await envId(), res.body[1].id);
+    expect(va.bundleHash).toBe(vb.bundleHash);
+    expect(va.bundleHash).toBe(new CodeCache().get(js).hash);
+    const rows = await db
+      .selectFrom('script_bundles')
+      .select('hash')
+      .where('hash', '=', va.bundleHash)
+      .execute();
+    expect(rows).toHaveLength(1);
   });
 
   it('answers the experimental createFunction deploys with not_supported', async () => {
