@@ -216,19 +216,31 @@ describeEachDatabase('deploy (nango deploy wire contract) and the script registr
     expect((await confirm(body)).body).toEqual(emptyPlan);
   });
 
+  it('with reconcile: false, /sync/deploy deploys what is sent and removes nothing', async () => {
+    const { api } = get();
+    const before = (await api('GET', '/scripts/config')).body;
+    const res = await api(
+      'POST',
+      '/sync/deploy',
+      deployBody([actionFlow('github', 'createIssue', { salt: 'b' })], { onEvents: [] }),
+    );
+    expect(res.status).toBe(200);
+    const after = (await api('GET', '/scripts/config')).body;
+    expect(after[0].syncs.map((s: any) => s.name)).toEqual(before[0].syncs.map((s: any) => s.name));
+    expect(after[0]['on-events']).toHaveLength(1);
+  });
+
   it('removes what `all` no longer sends: deleted syncs carry their connections, their models are deleted', async () => {
     const body = deployBody([actionFlow('github', 'createIssue', { salt: 'b' })], { onEvents: [] });
     const plan = (await confirm(body)).body;
     expect(plan).toEqual({
       ...emptyPlan,
-      updatedActions: [{ name: 'createIssue', providerConfigKey: 'github' }],
       deletedSyncs: [{ name: 'fetchIssues', providerConfigKey: 'github', auto_start: true, connections: 2 }],
       deletedOnEventScripts: [
         { name: 'pre-connection-deletion', providerConfigKey: 'github', event: 'pre-connection-deletion' },
       ],
       deletedModels: ['FetchIssuesItem'],
     });
-    // (`updatedActions` because the version is now "1.0.0" again, asked explicitly.)
     const res = await deploy(body);
     expect(res.body.map((r: any) => r.name)).toEqual(['createIssue']);
     expect(

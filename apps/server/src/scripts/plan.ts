@@ -176,3 +176,18 @@ export function planDeploy(
   }
   return plan;
 }
+
+/** The plan without its removals: what `POST /sync/deploy` with `reconcile: false` applies. */
+export function withoutRemovals(plan: Plan): Plan {
+  return {
+    ...plan,
+    remove: [],
+    nango: {
+      ...plan.nango,
+      deletedSyncs: [],
+      deletedActions: [],
+      deletedOnEventScripts: [],
+      deletedModels: [],
+    },
+  };
+}

@@ -17,6 +17,7 @@ import {
   type ScriptKey,
   type ScriptType,
   type StoredScript,
+  withoutRemovals,
 } from './plan.js';
 import type { DeployBody, FlowConfig } from './schemas.js';
 
@@ -243,7 +244,9 @@ export class ScriptRegistry {
       const now = nowIso();
       const prep = await this.#prepare(env, body);
       const { results, change, plan } = await this.#store.db.transaction().execute(async (trx) => {
-        const plan = await this.#diff(trx, env, body, prep);
+        const full = await this.#diff(trx, env, body, prep);
+        // `reconcile: false` deploys what is sent and removes nothing (the CLI always sends true).
+        const plan = body.reconcile === false ? withoutRemovals(full) : full;
         return { plan: plan.nango, ...(await this.#apply(trx, env.id, plan, prep.prepared, now)) };
       });
       for (const [list, entries] of Object.entries(plan)) {
