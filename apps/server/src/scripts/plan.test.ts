@@ -29,7 +29,7 @@ const sto = (
   name: string,
   fp = 'a',
   models: string[] = [],
-) => ({ ...inc(integration, type, name, fp, models), scriptId: name.length }) as StoredScript;
+) => ({ ...inc(integration, type, name, fp, models), scriptId: name.length });
 const scope = (over: Partial<PlanScope> = {}): PlanScope => ({
   mode: 'all',
   integration: 'gh',
