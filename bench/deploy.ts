@@ -59,7 +59,12 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
     return { ms, json };
   };
-  const times = { first: [] as number[], confirm: [] as number[], again: [] as number[], oneChanged: [] as number[] };
+  const times = {
+    first: [] as number[],
+    confirm: [] as number[],
+    again: [] as number[],
+    oneChanged: [] as number[],
+  };
   let bodyBytes = 0;
   try {
     for (let r = 0; r < rounds; r++) {
@@ -70,7 +75,8 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
       bodyBytes = JSON.stringify(body).length;
       times.first.push((await post('/sync/deploy', body)).ms);
       const plan = await post('/sync/deploy/confirmation', { ...body, reconcile: false });
-      if ((plan.json as { updatedSyncs: unknown[] }).updatedSyncs.length !== 0) throw new Error('plan not empty');
+      if ((plan.json as { updatedSyncs: unknown[] }).updatedSyncs.length !== 0)
+        throw new Error('plan not empty');
       times.confirm.push(plan.ms);
       times.again.push((await post('/sync/deploy', body)).ms);
       const changed = deployBody(project(key, `changed-${r}`), { mode: 'integration', final: true });
