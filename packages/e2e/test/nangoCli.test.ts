@@ -12,8 +12,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRuntime } from '@ferry/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, startTestServer, type TestServer } from '../../../apps/server/test/harness.js';
+import { FakeHost } from '../../../packages/runtime/src/testing/fakeHost.js';
 
 // Nango's own CLI, unmodified, as a child process against a served Ferry. One `nango init` project is made once
 // and reused by every case on both databases; each `deploy` and `dryrun` compiles it again (≈ 5 s each), so the
@@ -198,6 +200,44 @@ for (const kind of databases) {
       expect(ops).toHaveLength(2);
       expect(ops[0].meta.plan.newSyncs).toEqual([]);
     }, 120_000);
+
+    it('stores bundles that @ferry/runtime runs: the CLI-compiled sync and action', async () => {
+      const scripts = ts.server.services.scripts;
+      const envId = (await ts.server.services.environments.bySecretKey(ts.secretKey.toLowerCase()))!.id;
+      const current = await scripts.listCurrent(envId);
+      const load = async (name: string) =>
+        scripts.getVersion(envId, current.find((v) => v.name === name)!.id);
+      const [sync, action] = [await load('listItems'), await load('createItem')];
+      expect(sync.sdkVersion).toBe('0.71.10-zero');
+      expect(sync.js).toContain('sourceMappingURL=data:application/json;base64,');
+      const runtime = createRuntime({ poolSize: 1 });
+      try {
+        const context = {
+          connectionId: 'conn-1',
+          providerConfigKey: 'ferry-demo',
+          provider: { name: 'github' },
+        };
+        const host = new FakeHost((req) =>
+          req.method === 'POST'
+            ? { status: 201, headers: {}, data: { id: 7, name: 'made' } }
+            : { status: 200, headers: {}, data: { items: [{ id: 1, name: 'one' }], next_cursor: null } },
+        );
+        const ran = await runtime.run({
+          code: action.js,
+          kind: 'action',
+          input: { name: 'made' },
+          context,
+          host,
+        });
+        expect(ran.error).toBeUndefined();
+        expect(ran.output).toEqual({ id: '7', name: 'made' });
+        const synced = await runtime.run({ code: sync.js, kind: 'sync', context, host });
+        expect(synced.error).toBeUndefined();
+        expect([...host.model('Item').values()]).toEqual([{ id: '1', name: 'one' }]);
+      } finally {
+        await runtime.dispose();
+      }
+    });
 
     it('deploys one integration with a version (-i, -v) and one sync (-s)', async () => {
       const integration = await nango(
