@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRuntime } from '@ferry/runtime';
+import { createRuntime } from '../../../packages/runtime/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, startTestServer, type TestServer } from '../../../apps/server/test/harness.js';
 import { FakeHost } from '../../../packages/runtime/src/testing/fakeHost.js';
