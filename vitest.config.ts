@@ -38,6 +38,8 @@ export default defineConfig({
         test: {
           name: 'e2e-nango',
           root: 'packages/e2e',
+          // After every other project: its compiles take whole cores, which would slow timing-sensitive suites.
+          sequence: { groupOrder: 1 },
           execArgv: ['--no-node-snapshot'],
           testTimeout: 120000,
           hookTimeout: 120000,
