@@ -330,6 +330,31 @@ for (const kind of databases) {
       expect(proxied.length).toBeGreaterThanOrEqual(4);
     }, 120_000);
 
+    // The answer does not depend on the database: checked once.
+    it.runIf(kind === databases[0])(
+      'prints not_supported for the experimental createFunction scripts',
+      async () => {
+        const fnProject = join(project, '..', 'functions');
+        const init = await nango(join(project, '..'), ['init', fnProject, '--copy']);
+        expect(init.out).toContain('Nango integrations initialized');
+        mkdirSync(join(fnProject, 'ferry-demo', 'functions'), { recursive: true });
+        copyFileSync(
+          join(here, 'project', 'echo.ts.txt'),
+          join(fnProject, 'ferry-demo', 'functions', 'echo.ts'),
+        );
+        writeFileSync(join(fnProject, 'index.ts'), "import './ferry-demo/functions/echo.js';\n");
+        const res = await nango(
+          fnProject,
+          ['deploy', 'dev', '--no-interactive', '--no-dependency-update'],
+          env,
+        );
+        expect(res.out).toContain('not_supported');
+        expect(res.out).toContain('createFunction');
+        expect(res.out).not.toContain(SUCCESS);
+      },
+      120_000,
+    );
+
     it('refuses a destructive plan under CI without --allow-destructive, then removes the sync with it', async () => {
       writeFileSync(
         join(project, 'index.ts'),
