@@ -330,6 +330,11 @@ describeEachDatabase('deploy (nango deploy wire contract) and the script registr
   it('takes bodies up to 75 MB on the deploy routes only', async () => {
     const big = deployBody([syncFlow('github', 'bigSync', { size: 3_000_000 })], { mode: 'single' });
     expect((await confirm(big)).status).toBe(200);
+    // Only for a known secret key: anyone else gets the general limit before auth is checked.
+    const anonymous = await get().api('POST', '/sync/deploy/confirmation', big, {
+      authorization: 'Bearer nope',
+    });
+    expect(anonymous.status).toBe(413);
     // The server's own limit (1 MB in tests) still holds elsewhere.
     const other = await get().api('POST', '/integrations', {
       provider: 'github',

@@ -82,7 +82,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(cors);
 
   // The deploy routes read bundles with inline source maps: their own, larger limit, before the general one.
-  app.use(deployBodyParser);
+  app.use(deployBodyParser(services.environments));
   app.use(
     express.json({
       limit: options.bodyLimit,

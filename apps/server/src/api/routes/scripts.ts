@@ -6,6 +6,7 @@ import express, {
   type Response,
 } from 'express';
 import { z } from 'zod';
+import type { EnvironmentRegistry } from '../../environments/service.js';
 import { FerryError } from '../../errors.js';
 import type { IntegrationService } from '../../integrations/service.js';
 import { toOpenAiFunctions, toStandardConfig } from '../../scripts/config.js';
@@ -19,6 +20,7 @@ import { parse } from '../validate.js';
 /** The JSON body limit of the deploy routes, whatever `FERRY_BODY_LIMIT` says: bundles carry inline source maps. */
 export const DEPLOY_BODY_LIMIT = '75mb';
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const DEPLOY_PATHS =
   /^\/(?:sync\/deploy(?:\/confirmation)?|functions\/deployments\/bundle(?:\/preview)?)\/?$/i;
 
@@ -29,12 +31,26 @@ const bigJson = express.json({
 });
 
 /**
- * Parses the JSON body of the deploy routes with {@link DEPLOY_BODY_LIMIT}; mounted before the app's own parser,
- * which then finds the body read and leaves it.
+ * Parses the JSON body of the deploy routes with {@link DEPLOY_BODY_LIMIT}, for requests that carry a known secret
+ * key only (no one else gets a 75 MB parse); mounted before the app's own parser, which then finds the body read
+ * and leaves it, or applies the general limit to the others.
  */
-export function deployBodyParser(req: Request, res: Response, next: NextFunction): void {
-  if (req.method === 'POST' && DEPLOY_PATHS.test(req.path)) bigJson(req, res, next);
-  else next();
+export function deployBodyParser(environments: EnvironmentRegistry): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'POST' || !DEPLOY_PATHS.test(req.path)) {
+      next();
+      return;
+    }
+    const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) {
+      next();
+      return;
+    }
+    environments.bySecretKey(token.toLowerCase()).then((env) => {
+      if (env) bigJson(req, res, next);
+      else next();
+    }, next);
+  };
 }
 
 const configQuery = z.strictObject({ format: z.enum(['nango', 'openai']).default('nango') });
