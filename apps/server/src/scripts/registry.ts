@@ -1,17 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { Insertable, Selectable, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { ConnectionService } from '../connections/service.js';
 import { FerryError } from '../errors.js';
 import type { IntegrationService } from '../integrations/service.js';
 import type { Logger } from '../logger.js';
 import type { ActivityLogWriter } from '../logs/writer.js';
-import type { Database, ScriptVersionsTable } from '../store/schema.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { fromJson, isUniqueViolation, nowIso, toIso, toJson } from '../store/values.js';
+import { fromJson, isUniqueViolation, nowIso, toIso } from '../store/values.js';
+import { acquireDeployLock, releaseDeployLock } from './lock.js';
 import {
   keyOf,
   planDeploy,
-  type IncomingScript,
   type NangoPlan,
   type Plan,
   type ScriptKey,
@@ -19,48 +18,12 @@ import {
   type StoredScript,
   withoutRemovals,
 } from './plan.js';
-import type { DeployBody, FlowConfig } from './schemas.js';
+import { nextVersion, prepareScripts, type Preparation, type Prepared } from './prepare.js';
+import type { DeployBody } from './schemas.js';
+import { toVersion, versionQuery, type ScriptVersion } from './versions.js';
 
-/** How long a deploy may hold its environment's lock before another deploy may take it over. */
-const LOCK_TTL_MS = 5 * 60_000;
-
-/** An endpoint of a script, in Nango's v2 form. */
-export interface ScriptEndpoint {
-  method: string;
-  path: string;
-  group?: string;
-}
-
-/** One deployed version of a script, everything but its bundle text. */
-export interface ScriptVersion {
-  id: number;
-  scriptId: number;
-  integration: string;
-  integrationId: number;
-  type: ScriptType;
-  name: string;
-  version: string;
-  /** sha256 (hex) of the bundle: the runtime's code-cache key. */
-  bundleHash: string;
-  event: string | null;
-  runs: string | null;
-  autoStart: boolean;
-  syncType: 'full' | 'incremental' | null;
-  trackDeletes: boolean;
-  description: string | null;
-  inputModel: string | null;
-  outputModel: string | null;
-  models: string[];
-  modelsJsonSchema: { definitions: Record<string, unknown> } | null;
-  endpoints: ScriptEndpoint[];
-  scopes: string[];
-  webhookSubscriptions: string[];
-  features: string[];
-  attributes: Record<string, unknown> | null;
-  sdkVersion: string | null;
-  deployedAt: string;
-  enabled: boolean;
-}
+export { bundleHash } from './prepare.js';
+export type { ScriptEndpoint, ScriptVersion } from './versions.js';
 
 /** A script reference in a change event. */
 export interface ScriptRef extends ScriptKey {
@@ -91,88 +54,6 @@ export interface DeploymentResult {
   models: string[];
   id: number;
   runs: string | null;
-}
-
-/** A script of a deploy body, resolved and ready to store. */
-interface Prepared extends IncomingScript {
-  integrationId: number;
-  /** The version the body asks for; empty means "pick the next one". */
-  askedVersion: string;
-  js: string;
-  bundleHash: string;
-  row: Omit<Insertable<ScriptVersionsTable>, 'script_id' | 'version' | 'deployed_at' | 'fingerprint'>;
-}
-
-/** The scripts of a deploy body, resolved, and the connection counts the plan shows. */
-interface Preparation {
-  prepared: Map<string, Prepared>;
-  connections: Map<string, number>;
-}
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-/** The sha256 (hex) of a bundle: the same key `@ferry/runtime`'s code cache uses, so a bundle compiles once. */
-export const bundleHash = sha256;
-
-function normaliseEndpoints(list: FlowConfig['endpoints']): ScriptEndpoint[] {
-  const out: ScriptEndpoint[] = [];
-  for (const e of list ?? []) {
-    if ('method' in e && 'path' in e && typeof e.path === 'string') {
-      out.push(
-        e.group ? { method: e.method, path: e.path, group: e.group } : { method: e.method, path: e.path },
-      );
-    } else {
-      for (const [method, path] of Object.entries(e))
-        if (typeof path === 'string') out.push({ method, path });
-    }
-  }
-  return out;
-}
-
-/** The next version after `previous` when the body gives none: the patch number bumped. */
-function nextVersion(previous: string | undefined): string {
-  if (!previous) return '0.0.1';
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(previous);
-  return m ? `${m[1]}.${m[2]}.${Number(m[3]) + 1}` : `${previous}.1`;
-}
-
-type VersionRow = Selectable<ScriptVersionsTable> & {
-  integration: string;
-  integration_id: number;
-  type: string;
-  name: string;
-  enabled: number;
-};
-
-function toVersion(r: VersionRow): ScriptVersion {
-  return {
-    id: r.id,
-    scriptId: r.script_id,
-    integration: r.integration,
-    integrationId: r.integration_id,
-    type: r.type as ScriptType,
-    name: r.name,
-    version: r.version,
-    bundleHash: r.bundle_hash,
-    event: r.event,
-    runs: r.runs,
-    autoStart: r.auto_start === 1,
-    syncType: r.sync_type as ScriptVersion['syncType'],
-    trackDeletes: r.track_deletes === 1,
-    description: r.description,
-    inputModel: r.input_model,
-    outputModel: r.output_model,
-    models: fromJson<string[]>(r.models),
-    modelsJsonSchema: fromJson<ScriptVersion['modelsJsonSchema']>(r.models_json_schema),
-    endpoints: fromJson<ScriptEndpoint[]>(r.endpoints),
-    scopes: fromJson<string[]>(r.scopes),
-    webhookSubscriptions: fromJson<string[]>(r.webhook_subscriptions),
-    features: fromJson<string[]>(r.features),
-    attributes: fromJson<Record<string, unknown> | null>(r.attributes),
-    sdkVersion: r.sdk_version,
-    deployedAt: toIso(r.deployed_at),
-    enabled: r.enabled === 1,
-  };
 }
 
 /**
@@ -414,13 +295,7 @@ export class ScriptRegistry {
   }
 
   #versionQuery(environmentId: number) {
-    return this.#store.db
-      .selectFrom('script_versions as v')
-      .innerJoin('scripts as s', 's.id', 'v.script_id')
-      .innerJoin('integrations as i', 'i.id', 's.integration_id')
-      .selectAll('v')
-      .select(['i.unique_key as integration', 's.integration_id', 's.type', 's.name', 's.enabled'])
-      .where('s.environment_id', '=', environmentId);
+    return versionQuery(this.#store.db, environmentId);
   }
 
   async #emit(change: ScriptsChange): Promise<void> {
@@ -454,107 +329,7 @@ export class ScriptRegistry {
         },
       );
     }
-    const sdkVersion = body.sdkVersion ?? null;
-    const prepared = new Map<string, Prepared>();
-    const add = (p: Prepared, path: string): void => {
-      const k = keyOf(p);
-      if (prepared.has(k)) {
-        throw new FerryError(
-          'invalid_body',
-          `Invalid body. ${path}: ${p.type} "${p.name}" of "${p.integration}" is given twice.`,
-          {
-            errors: [{ path, message: 'duplicate script' }],
-          },
-        );
-      }
-      prepared.set(k, p);
-    };
-    body.flowConfigs.forEach((f, idx) => {
-      const js = f.fileBody.js;
-      const hash = bundleHash(js);
-      const isSync = f.type === 'sync';
-      const row = {
-        bundle_hash: hash,
-        source_ts: f.fileBody.ts,
-        event: null,
-        runs: f.runs ?? null,
-        auto_start: isSync && f.auto_start ? 1 : 0,
-        sync_type: isSync ? (f.sync_type ?? 'full') : null,
-        track_deletes: f.track_deletes ? 1 : 0,
-        description: f.metadata?.description ?? null,
-        input_model: typeof f.input === 'string' ? f.input : null,
-        output_model: isSync ? null : (f.models[0] ?? null),
-        models: toJson(f.models) ?? '[]',
-        models_json_schema: toJson(f.models_json_schema ?? null),
-        endpoints: toJson(normaliseEndpoints(f.endpoints)) ?? '[]',
-        scopes: toJson(f.metadata?.scopes ?? []) ?? '[]',
-        webhook_subscriptions: toJson(f.webhookSubscriptions ?? []) ?? '[]',
-        features: toJson(f.features ?? []) ?? '[]',
-        attributes: toJson(f.attributes ?? null),
-        sdk_version: sdkVersion,
-      };
-      const askedVersion = f.version ?? '';
-      add(
-        {
-          integration: f.providerConfigKey,
-          integrationId: integrations.get(f.providerConfigKey) as number,
-          type: f.type,
-          name: f.syncName,
-          event: null,
-          autoStart: row.auto_start === 1,
-          models: isSync ? f.models : [],
-          askedVersion,
-          js,
-          bundleHash: hash,
-          fingerprint: sha256(JSON.stringify([askedVersion, row, sha256(f.fileBody.ts)])),
-          row,
-        },
-        `flowConfigs.${idx}`,
-      );
-    });
-    (body.onEventScriptsByProvider ?? []).forEach((p, pi) => {
-      p.scripts.forEach((s, si) => {
-        const hash = bundleHash(s.fileBody.js);
-        const row = {
-          bundle_hash: hash,
-          source_ts: s.fileBody.ts,
-          event: s.event,
-          runs: null,
-          auto_start: 0,
-          sync_type: null,
-          track_deletes: 0,
-          description: null,
-          input_model: null,
-          output_model: null,
-          models: '[]',
-          models_json_schema: null,
-          endpoints: '[]',
-          scopes: '[]',
-          webhook_subscriptions: '[]',
-          features: '[]',
-          attributes: null,
-          sdk_version: sdkVersion,
-        };
-        add(
-          {
-            integration: p.providerConfigKey,
-            integrationId: integrations.get(p.providerConfigKey) as number,
-            type: 'on-event',
-            name: s.name,
-            event: s.event,
-            autoStart: false,
-            models: [],
-            askedVersion: '',
-            js: s.fileBody.js,
-            bundleHash: hash,
-            fingerprint: sha256(JSON.stringify(['', row, sha256(s.fileBody.ts)])),
-            row,
-          },
-          `onEventScriptsByProvider.${pi}.scripts.${si}`,
-        );
-      });
-    });
-
+    const prepared = prepareScripts(body, integrations);
     const connections = await this.#connections.countByIntegration(env.id);
     return { prepared, connections };
   }
@@ -769,41 +544,13 @@ export class ScriptRegistry {
     return { results, change };
   }
 
-  /** Takes the environment's deploy lock. @throws FerryError `concurrent_deployment` when another deploy holds it */
   async #lock(environmentId: number): Promise<string> {
-    const owner = randomUUID();
-    const now = new Date();
-    const expires = new Date(now.getTime() + LOCK_TTL_MS).toISOString();
-    try {
-      await this.#store.db
-        .insertInto('script_deploy_locks')
-        .values({ environment_id: environmentId, owner, expires_at: expires })
-        .execute();
-      return owner;
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-    }
-    // Held: take it over only if it expired (its deploy died).
-    const taken = await this.#store.db
-      .updateTable('script_deploy_locks')
-      .set({ owner, expires_at: expires })
-      .where('environment_id', '=', environmentId)
-      .where('expires_at', '<', now.toISOString())
-      .executeTakeFirst();
-    if (Number(taken.numUpdatedRows) === 1) return owner;
-    throw new FerryError(
-      'concurrent_deployment',
-      'Another deploy to this environment is in progress; try again when it has finished.',
-    );
+    return acquireDeployLock(this.#store.db, environmentId);
   }
 
   async #unlock(environmentId: number, owner: string): Promise<void> {
     try {
-      await this.#store.db
-        .deleteFrom('script_deploy_locks')
-        .where('environment_id', '=', environmentId)
-        .where('owner', '=', owner)
-        .execute();
+      await releaseDeployLock(this.#store.db, environmentId, owner);
     } catch (err) {
       this.#logger.error({ err }, 'could not release the deploy lock');
     }
