@@ -11,6 +11,7 @@ export default tseslint.config(
       'packages/node/src/schema.d.ts',
       '**/__fixtures__/**',
       'bench/.out/**',
+      'packages/e2e/.tmp/**',
     ],
   },
   js.configs.recommended,

@@ -33,6 +33,19 @@ export default defineConfig({
         },
       },
       {
+        // Nango's own CLI against a served Ferry: slow (each deploy compiles), so in its own project.
+        extends: true,
+        test: {
+          name: 'e2e-nango',
+          root: 'packages/e2e',
+          // After every other project: its compiles take whole cores, which would slow timing-sensitive suites.
+          sequence: { groupOrder: 1 },
+          execArgv: ['--no-node-snapshot'],
+          testTimeout: 120000,
+          hookTimeout: 120000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'server',

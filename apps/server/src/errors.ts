@@ -29,6 +29,10 @@ export const errorCodes = [
   'invalid_cursor',
   'unknown_model',
   'invalid_record',
+  'concurrent_deployment',
+  'unknown_script',
+  'ambiguous_function',
+  'not_supported',
   'server_error',
 ] as const;
 
@@ -65,6 +69,10 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   invalid_cursor: 400,
   unknown_model: 404,
   invalid_record: 400,
+  concurrent_deployment: 409,
+  unknown_script: 404,
+  ambiguous_function: 400,
+  not_supported: 501,
   server_error: 500,
 };
 

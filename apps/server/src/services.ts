@@ -17,6 +17,7 @@ import { ProxyEngine } from './proxy/engine.js';
 import { defaultProxySettings, type ProxySettings } from './proxy/settings.js';
 import { RecordsJanitor } from './records/janitor.js';
 import { RecordsService } from './records/service.js';
+import { ScriptRegistry } from './scripts/registry.js';
 import { createStore, type Store, type StoreOptions } from './store/store.js';
 
 /** Every service of the server, wired together. */
@@ -40,6 +41,8 @@ export interface Services {
   recordsJanitor: RecordsJanitor;
   /** Every request the server makes to other hosts on a user's behalf goes through this (SSRF guard). */
   outbound: Outbound;
+  /** The script registry: deployed syncs, actions and on-event scripts, every version kept. */
+  scripts: ScriptRegistry;
   /** Secret keys generated during this start, to show once. */
   generatedKeys: GeneratedKey[];
   close(): Promise<void>;
@@ -125,6 +128,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
   connections.onDeleted(() => recordsJanitor.kick());
   const connectSessions = new ConnectSessionService({ store, integrations, serverUrl: config.serverUrl });
   const logs = new ActivityLogService(store, activity);
+  const scripts = new ScriptRegistry({ store, integrations, connections, activity, logger });
   if (recordsSettings.janitorIntervalMs > 0) recordsJanitor.start(recordsSettings.janitorIntervalMs);
   const proxy = new ProxyEngine({ connections, integrations, providers, activity, outbound }, proxySettings);
   return {
@@ -143,6 +147,7 @@ export async function createServices(config: ServicesConfig, logger: Logger): Pr
     records,
     recordsJanitor,
     outbound,
+    scripts,
     generatedKeys,
     async close() {
       refresher.stopSweep();

@@ -319,6 +319,51 @@ export class Ferry {
     return this.#send({ method: 'GET', path: path`/logs/operations/${id}/messages`, query });
   }
 
+  // --- Deployed scripts ---
+
+  /**
+   * `GET /scripts/config`: the deployed scripts. `nango` (the default): Nango's `StandardNangoConfig[]`, one entry per
+   * integration, as `@nangohq/node`'s `getScriptsConfig()` returns it; `openai`: `{data}` with an OpenAI function
+   * definition per action.
+   * @throws TypeError when `format` is neither `nango` nor `openai`.
+   */
+  async getScriptsConfig(format?: 'nango'): Promise<T.StandardNangoConfig[]>;
+  async getScriptsConfig(format: 'openai'): Promise<{ data: T.OpenAiFunction[] }>;
+  async getScriptsConfig(
+    format: 'nango' | 'openai' = 'nango',
+  ): Promise<T.StandardNangoConfig[] | { data: T.OpenAiFunction[] }> {
+    if (format !== 'nango' && format !== 'openai') throw new TypeError('format must be "nango" or "openai"');
+    return this.#send({ method: 'GET', path: '/scripts/config', query: { format } });
+  }
+
+  /**
+   * `GET /integrations/:uniqueKey/functions/:name/code`: the TypeScript source of a deployed script.
+   * @throws FerryError `unknown_script` (404), `ambiguous_function` (400) when `name` is two kinds of script and no
+   *   `type` is given.
+   */
+  async getFunctionCode(
+    uniqueKey: string,
+    name: string,
+    type?: 'sync' | 'action' | 'on-event',
+  ): Promise<T.ResponseOf<'/integrations/{uniqueKey}/functions/{name}/code', 'get'>> {
+    assertString('uniqueKey', uniqueKey);
+    assertString('name', name);
+    return this.#send({
+      method: 'GET',
+      path: path`/integrations/${uniqueKey}/functions/${name}/code`,
+      query: type ? { type } : undefined,
+    });
+  }
+
+  /**
+   * `POST /scripts/rollback`: makes an earlier version of a script current again.
+   * @throws FerryError `unknown_script` (404), `ambiguous_function` (400), `concurrent_deployment` (409).
+   */
+  async rollbackScript(body: T.RollbackScriptBody): Promise<T.ResponseOf<'/scripts/rollback', 'post'>> {
+    assertObject('body', body);
+    return this.#send({ method: 'POST', path: '/scripts/rollback', body });
+  }
+
   /**
    * `GET /records/`: one page of a connection's records of `model`, in the order they last changed (as
    * `@nangohq/node`'s `listRecords`). Follow `next_cursor` until it is null.

@@ -515,6 +515,203 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/connection/{connectionId}": {
+        parameters: {
+            query: {
+                /** @description The unique key of the connection's integration. */
+                provider_config_key: components["parameters"]["ProviderConfigKeyQuery"];
+            };
+            header?: never;
+            path: {
+                connectionId: components["parameters"]["ConnectionIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a connection (deprecated singular path)
+         * @deprecated
+         * @description The same as `GET /connections/{connectionId}`; `nango dryrun` 0.71.10 still calls this path.
+         */
+        get: operations["getConnectionDeprecated"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cli/telemetry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Usage events of the nango CLI (ignored)
+         * @description `nango` posts an event here before each command, without auth; Ferry answers 204 and keeps nothing.
+         */
+        post: operations["postCliTelemetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/deploy/confirmation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The plan of a deploy
+         * @description What `POST /sync/deploy` with the same body would do, diffed against the stored scripts: new, updated and
+         *     deleted syncs, actions and on-event scripts, and record models no sync has any more. Changes nothing.
+         *     `deployMode` `all` removes every stored sync and action the body does not carry, `integration` only those of
+         *     the first flow's integration, `single` none; an empty `flowConfigs` removes none, and on-event scripts are
+         *     only touched when `onEventScriptsByProvider` is given. The body limit of this route is 75 MB.
+         */
+        post: operations["confirmDeploy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sync/deploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deploy scripts
+         * @description Applies the plan of `POST /sync/deploy/confirmation` in one transaction: a new version of each new or changed
+         *     script (earlier versions are kept), removal of what the plan removes; unchanged scripts keep their version.
+         *     Answers a bare array with one entry per sync and action of the body. A deploy while another runs in the same
+         *     environment fails with 409 `concurrent_deployment`; an unknown integration with 404
+         *     `unknown_provider_config`. The body limit of this route is 75 MB.
+         */
+        post: operations["deploy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/functions/deployments/bundle/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Experimental createFunction deploys (not supported) */
+        post: operations["previewFunctionBundle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/functions/deployments/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Experimental createFunction deploys (not supported) */
+        post: operations["deployFunctionBundle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scripts/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The deployed scripts
+         * @description `format=nango` (the default): Nango's `StandardNangoConfig[]`, one entry per integration with scripts, as
+         *     `@nangohq/node`'s `getScriptsConfig()` returns it. `format=openai`: `{data}` with an OpenAI function
+         *     definition per action, its parameters being the action's input schema.
+         */
+        get: operations["getScriptsConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/integrations/{uniqueKey}/functions/{name}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                uniqueKey: components["parameters"]["UniqueKeyPath"];
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The TypeScript source of a deployed script
+         * @description What `nango pull --env` writes back. A name that is both a sync and an action (or on-event script) without
+         *     `type` fails with 400 `ambiguous_function`; an unknown script with 404 `unknown_script`.
+         */
+        get: operations["getFunctionCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scripts/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an earlier version of a script current again
+         * @description Ferry's own. The newest stored version with that version string becomes current (a removed script comes
+         *     back). Runs in progress finish on the version they started with. 404 `unknown_script` for an unknown
+         *     script or version, 400 `ambiguous_function` when `name` is two kinds of script and `type` is not given.
+         */
+        post: operations["rollbackScript"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/records": {
         parameters: {
             query?: never;
@@ -1111,6 +1308,142 @@ export interface components {
             client_secret?: string;
             connection_config?: components["schemas"]["AuthConnectionConfig"];
         };
+        /** @description What `nango deploy` 0.71.10 sends (older CLIs' `singleDeployMode`, `jsonSchema`, `postConnectionScriptsByProvider` and `model_schema` are accepted too). */
+        DeployBody: {
+            flowConfigs: components["schemas"]["FlowConfig"][];
+            onEventScriptsByProvider?: {
+                providerConfigKey: string;
+                scripts: {
+                    name: string;
+                    /** @enum {string} */
+                    event: "post-connection-creation" | "pre-connection-deletion" | "validate-connection";
+                    fileBody: components["schemas"]["FileBody"];
+                }[];
+            }[];
+            /** @enum {string} */
+            deployMode?: "all" | "integration" | "single";
+            reconcile?: boolean;
+            debug?: boolean;
+            nangoYamlBody?: string | null;
+            /** @description e.g. `0.71.10-zero`; stored as sent. */
+            sdkVersion?: string;
+            /** @enum {string} */
+            source?: "standalone" | "repo";
+        };
+        FileBody: {
+            /** @description The compiled CommonJS bundle. */
+            js: string;
+            /** @description The TypeScript source of the entry file. */
+            ts: string;
+        };
+        FlowConfig: {
+            syncName: string;
+            providerConfigKey: string;
+            /** @enum {string} */
+            type: "sync" | "action";
+            models: string[];
+            version?: string;
+            runs?: string | null;
+            track_deletes?: boolean;
+            auto_start?: boolean;
+            attributes?: Record<string, never>;
+            metadata?: {
+                description?: string;
+                scopes?: string[];
+            };
+            input?: unknown;
+            /** @enum {string} */
+            sync_type?: "full" | "incremental";
+            fileBody: components["schemas"]["FileBody"];
+            endpoints?: Record<string, never>[];
+            webhookSubscriptions?: string[];
+            models_json_schema?: Record<string, never> | null;
+            features?: "checkpoints"[];
+        };
+        SlimSync: {
+            name: string;
+            providerConfigKey: string;
+            auto_start: boolean;
+            /** @description Connections of the integration (the runs a change affects). */
+            connections: number;
+        };
+        SlimAction: {
+            name: string;
+            providerConfigKey: string;
+        };
+        SlimOnEvent: {
+            name: string;
+            providerConfigKey: string;
+            event: string;
+        };
+        DeployPlan: {
+            newSyncs: components["schemas"]["SlimSync"][];
+            updatedSyncs: components["schemas"]["SlimSync"][];
+            deletedSyncs: components["schemas"]["SlimSync"][];
+            newActions: components["schemas"]["SlimAction"][];
+            updatedActions: components["schemas"]["SlimAction"][];
+            deletedActions: components["schemas"]["SlimAction"][];
+            newOnEventScripts: components["schemas"]["SlimOnEvent"][];
+            updatedOnEventScripts: components["schemas"]["SlimOnEvent"][];
+            deletedOnEventScripts: components["schemas"]["SlimOnEvent"][];
+            deletedModels: string[];
+        };
+        DeploymentResult: {
+            name: string;
+            version: string;
+            providerConfigKey: string;
+            /** @enum {string} */
+            type: "sync" | "action";
+            /** Format: date-time */
+            last_deployed: string;
+            input: string | null;
+            models: string[];
+            /** @description The id of the version now current. */
+            id: number;
+            runs: string | null;
+        };
+        NangoSyncConfig: {
+            name: string;
+            /** @enum {string} */
+            type: "sync" | "action" | "on-event";
+            runs: string | null;
+            auto_start: boolean;
+            attributes: Record<string, never>;
+            description: string;
+            scopes: string[];
+            track_deletes: boolean;
+            returns: string[];
+            endpoints: {
+                method: string;
+                path: string;
+                group?: string;
+            }[];
+            version: string;
+            /** Format: date-time */
+            last_deployed: string;
+            id: number;
+            input?: string;
+            /** @enum {string} */
+            sync_type?: "full" | "incremental";
+            event?: string;
+            webhookSubscriptions: string[];
+            enabled: boolean;
+            json_schema: Record<string, never> | null;
+            sdk_version: string | null;
+            features: string[];
+        };
+        StandardNangoConfig: {
+            providerConfigKey: string;
+            provider: string;
+            syncs: components["schemas"]["NangoSyncConfig"][];
+            actions: components["schemas"]["NangoSyncConfig"][];
+            "on-events": components["schemas"]["NangoSyncConfig"][];
+        };
+        OpenAiFunction: {
+            name: string;
+            description: string;
+            parameters: Record<string, never>;
+        };
     };
     responses: {
         /** @description The provider's response, passed through (`X-Ferry-Proxy-Attempts`; `X-Ferry-Upstream-Error` on an error status). */
@@ -1236,6 +1569,15 @@ export interface components {
         };
         /** @description `invalid_credentials`: the provider refused to refresh the credentials; `token_err`: it refused to issue them. */
         FailedDependency: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `not_supported`: a Nango feature Ferry does not implement (the experimental createFunction deploys). */
+        NotSupported: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2482,6 +2824,275 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    getConnectionDeprecated: {
+        parameters: {
+            query: {
+                /** @description The unique key of the connection's integration. */
+                provider_config_key: components["parameters"]["ProviderConfigKeyQuery"];
+                force_refresh?: boolean;
+                refresh_token?: boolean;
+                refresh_github_app_jwt_token?: boolean;
+            };
+            header?: never;
+            path: {
+                connectionId: components["parameters"]["ConnectionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiPublicConnectionFull"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            424: components["responses"]["FailedDependency"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    postCliTelemetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Ignored. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+        };
+    };
+    confirmDeploy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeployBody"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeployPlan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    deploy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeployBody"];
+            };
+        };
+        responses: {
+            /** @description The deployed syncs and actions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentResult"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description `concurrent_deployment`: another deploy to this environment is in progress. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    previewFunctionBundle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            501: components["responses"]["NotSupported"];
+        };
+    };
+    deployFunctionBundle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            501: components["responses"]["NotSupported"];
+        };
+    };
+    getScriptsConfig: {
+        parameters: {
+            query?: {
+                format?: "nango" | "openai";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scripts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandardNangoConfig"][] | {
+                        data: components["schemas"]["OpenAiFunction"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    getFunctionCode: {
+        parameters: {
+            query?: {
+                type?: "sync" | "action" | "on-event";
+            };
+            header?: never;
+            path: {
+                /** @description The integration's unique key. */
+                uniqueKey: components["parameters"]["UniqueKeyPath"];
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The source. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        type: "sync" | "action" | "on-event";
+                        code: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    rollbackScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    integration: string;
+                    name: string;
+                    version: string;
+                    /** @enum {string} */
+                    type?: "sync" | "action" | "on-event";
+                };
+            };
+        };
+        responses: {
+            /** @description The version now current. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            integration: string;
+                            /** @enum {string} */
+                            type: "sync" | "action" | "on-event";
+                            name: string;
+                            version: string;
+                            version_id: number;
+                            /** Format: date-time */
+                            deployed_at: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description `concurrent_deployment`: a deploy to this environment is in progress. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["ServerError"];
         };
     };

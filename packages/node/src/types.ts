@@ -133,3 +133,12 @@ export interface PruneRecordsRequestConfig {
 }
 /** The answer of `pruneRecords`. */
 export type PruneRecordsResult = Schemas['PruneRecordsResult'];
+// --- Deployed scripts ---
+/** A deployed script in Nango's `NangoSyncConfig` form. */
+export type NangoSyncConfig = Schemas['NangoSyncConfig'];
+/** The scripts of one integration, Nango's `StandardNangoConfig`. */
+export type StandardNangoConfig = Schemas['StandardNangoConfig'];
+/** An OpenAI function definition of an action. */
+export type OpenAiFunction = Schemas['OpenAiFunction'];
+/** The body of `POST /scripts/rollback`. */
+export type RollbackScriptBody = BodyOf<'/scripts/rollback', 'post'>;

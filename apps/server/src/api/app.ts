@@ -15,6 +15,7 @@ import { integrationsRouter } from './routes/integrations.js';
 import { logsRouter } from './routes/logs.js';
 import { providersRouter } from './routes/providers.js';
 import { recordsRouter } from './routes/records.js';
+import { deployBodyParser, scriptsRouter } from './routes/scripts.js';
 import { checkRequestInput } from './validate.js';
 
 /** Sees every JSON response the app sends (tests use it to check responses against the OpenAPI contract). */
@@ -85,6 +86,8 @@ export function createApp(services: Services, options: AppOptions): Express {
   // Before every route: decides which requests answer CORS, and refuses every other OPTIONS.
   app.use(cors);
 
+  // The deploy routes read bundles with inline source maps: their own, larger limit, before the general one.
+  app.use(deployBodyParser(services.environments));
   app.use(
     express.json({
       limit: options.bodyLimit,
@@ -117,6 +120,7 @@ export function createApp(services: Services, options: AppOptions): Express {
   app.use(connectRouter({ sessions: services.connectSessions, auth }));
   app.use(logsRouter({ logs: services.logs, auth }));
   app.use(recordsRouter({ records: services.records, auth }));
+  app.use(scriptsRouter({ scripts: services.scripts, integrations: services.integrations, auth }));
   app.use(authRouter(authDeps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

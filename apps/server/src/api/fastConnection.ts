@@ -9,9 +9,8 @@ import { requestIdOf } from './requestId.js';
 import { oneParams, oneQuery } from './routes/connections.js';
 import { checkRequestInput, parse } from './validate.js';
 
-const PATH = /^\/connections\/([^/]+)$/;
+const PATH = /^\/(connections?)\/([^/]+)$/;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
-const ROUTE = '/connections/:connectionId';
 
 /**
  * `GET /connections/:connectionId` without express: the credential read is the API's hottest route (every backend
@@ -32,20 +31,22 @@ export function createConnectionFastPath(deps: {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const m = PATH.exec(path);
-    if (!m?.[1] || m[1] === 'metadata') return false;
+    if (!m?.[2] || m[2] === 'metadata') return false;
+    // `/connection/:id` is the deprecated singular path `nango dryrun` still calls.
+    const route = m[1] === 'connection' ? '/connection/:connectionId' : '/connections/:connectionId';
     const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
     const env = token ? deps.environments.cachedBySecretKey(token.toLowerCase()) : undefined;
     if (!env) return false;
     let id: string;
     try {
-      id = decodeURIComponent(m[1]);
+      id = decodeURIComponent(m[2]);
     } catch {
       return false;
     }
     const reqId = requestIdOf(req.headers['x-request-id']);
     const started = performance.now();
     const send = (status: number, body: unknown): void => {
-      deps.observe?.({ method: 'GET', route: ROUTE, path, status, body });
+      deps.observe?.({ method: 'GET', route, path, status, body });
       const json = JSON.stringify(body);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',

@@ -186,6 +186,18 @@ export class ConnectionService {
     this.#deleted.push(listener);
   }
 
+  /** The number of connections of each integration (by unique key) of an environment. */
+  async countByIntegration(environmentId: number): Promise<Map<string, number>> {
+    const rows = await this.#store.db
+      .selectFrom('connections as c')
+      .innerJoin('integrations as i', 'i.id', 'c.integration_id')
+      .select(['i.unique_key', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('c.environment_id', '=', environmentId)
+      .groupBy('i.unique_key')
+      .execute();
+    return new Map(rows.map((r) => [r.unique_key, Number(r.n)]));
+  }
+
   /** Writes pending last-fetched times (on shutdown). */
   flush(): Promise<void> {
     return this.#lastFetched.flush();

@@ -289,6 +289,88 @@ function encryptionKeyCheck(dialect: Dialect): Migration {
   };
 }
 
+/** The script registry (`scripts/`): scripts, their immutable versions, bundles by content hash, the deploy lock. */
+function scripts(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      // A compiled bundle, stored once per content (sha256 of the text, the runtime's code-cache key).
+      await db.schema
+        .createTable('script_bundles')
+        .addColumn('hash', 'text', (c) => c.primaryKey())
+        .addColumn('js', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .execute();
+      // One sync, action or on-event script of an integration; `deleted_at` set when a deploy removed it.
+      await db.schema
+        .createTable('scripts')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('environment_id', 'integer', (c) =>
+          c.notNull().references('environments.id').onDelete('cascade'),
+        )
+        .addColumn('integration_id', 'integer', (c) =>
+          c.notNull().references('integrations.id').onDelete('cascade'),
+        )
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('current_version_id', 'integer')
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', t.ts, (c) => c.notNull())
+        .addColumn('updated_at', t.ts, (c) => c.notNull())
+        .addColumn('deleted_at', t.ts)
+        .addUniqueConstraint('scripts_integration_type_name_unique', ['integration_id', 'type', 'name'])
+        .execute();
+      await db.schema.createIndex('scripts_env').on('scripts').column('environment_id').execute();
+      // Every deployed version, never changed once written: a run finishes on the version it started with.
+      await db.schema
+        .createTable('script_versions')
+        .addColumn('id', t.id, t.pk)
+        .addColumn('script_id', 'integer', (c) => c.notNull().references('scripts.id').onDelete('cascade'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('bundle_hash', 'text', (c) => c.notNull().references('script_bundles.hash'))
+        .addColumn('source_ts', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('event', 'text')
+        .addColumn('runs', 'text')
+        .addColumn('auto_start', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('sync_type', 'text')
+        .addColumn('track_deletes', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('description', 'text')
+        .addColumn('input_model', 'text')
+        .addColumn('output_model', 'text')
+        .addColumn('models', t.json, (c) => c.notNull())
+        .addColumn('models_json_schema', t.json)
+        .addColumn('endpoints', t.json, (c) => c.notNull())
+        .addColumn('scopes', t.json, (c) => c.notNull())
+        .addColumn('webhook_subscriptions', t.json, (c) => c.notNull())
+        .addColumn('features', t.json, (c) => c.notNull())
+        .addColumn('attributes', t.json)
+        .addColumn('sdk_version', 'text')
+        .addColumn('deployed_at', t.ts, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('script_versions_script')
+        .on('script_versions')
+        .columns(['script_id', 'id'])
+        .execute();
+      // One row while a deploy runs in an environment; expired rows are taken over.
+      await db.schema
+        .createTable('script_deploy_locks')
+        .addColumn('environment_id', 'integer', (c) =>
+          c.primaryKey().references('environments.id').onDelete('cascade'),
+        )
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('expires_at', t.ts, (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['script_deploy_locks', 'script_versions', 'scripts', 'script_bundles']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  };
+}
+
 /**
  * The records store: one feed row per (connection, model) holding the cursor counter, and the records keyed by
  * (feed, external id) with a unique (feed, cursor) index for the change feed. The records' timestamps are ISO 8601
@@ -354,7 +436,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       '0003_integration_proxy_policy': integrationProxyPolicy,
       '0004_connection_lookup_index': connectionLookupIndex,
       '0005_encryption_key_check': encryptionKeyCheck(dialect),
-      '0006_records': records(dialect),
+      '0007_scripts': scripts(dialect),
+      '0008_records': records(dialect),
     }),
   };
 }

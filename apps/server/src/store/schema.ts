@@ -169,6 +169,61 @@ export interface RecordsTable {
   sync_run_id: string | null;
 }
 
+/** A compiled script bundle, stored once per content hash (`scripts/`). */
+export interface ScriptBundlesTable {
+  hash: string;
+  js: string;
+  created_at: Timestamp;
+}
+
+/** A sync, action or on-event script of an integration (`scripts/`). */
+export interface ScriptsTable {
+  id: Generated<number>;
+  environment_id: number;
+  integration_id: number;
+  type: string;
+  name: string;
+  current_version_id: number | null;
+  enabled: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+/** One immutable deployed version of a script (`scripts/`). */
+export interface ScriptVersionsTable {
+  id: Generated<number>;
+  script_id: number;
+  version: string;
+  bundle_hash: string;
+  source_ts: string;
+  fingerprint: string;
+  event: string | null;
+  runs: string | null;
+  auto_start: number;
+  sync_type: string | null;
+  track_deletes: number;
+  description: string | null;
+  input_model: string | null;
+  output_model: string | null;
+  models: Json;
+  models_json_schema: Json;
+  endpoints: Json;
+  scopes: Json;
+  webhook_subscriptions: Json;
+  features: Json;
+  attributes: Json;
+  sdk_version: string | null;
+  deployed_at: Timestamp;
+}
+
+/** The per-environment deploy lock (`scripts/`). */
+export interface ScriptDeployLocksTable {
+  environment_id: number;
+  owner: string;
+  expires_at: Timestamp;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   environments: EnvironmentsTable;
@@ -184,4 +239,8 @@ export interface Database {
   encryption_key_check: EncryptionKeyCheckTable;
   records_feeds: RecordsFeedsTable;
   records: RecordsTable;
+  script_bundles: ScriptBundlesTable;
+  scripts: ScriptsTable;
+  script_versions: ScriptVersionsTable;
+  script_deploy_locks: ScriptDeployLocksTable;
 }

@@ -113,7 +113,7 @@ export function connectionsRouter(deps: {
   router.post('/connections/metadata', auth.secret, setMetadata(false));
   router.patch('/connections/metadata', auth.secret, setMetadata(true));
 
-  router.get('/connections/:connectionId', auth.secret, async (req, res) => {
+  const getOne: RequestHandler = async (req, res) => {
     const { connectionId: id } = parse(oneParams, req.params, 'invalid_uri_params');
     const q = parse(oneQuery, req.query, 'invalid_query_params');
     const connection = await connections.get(envOf(res).id, id, q.provider_config_key, {
@@ -121,7 +121,10 @@ export function connectionsRouter(deps: {
       forceRefresh: q.force_refresh ?? false,
     });
     res.json(connection);
-  });
+  };
+  router.get('/connections/:connectionId', auth.secret, getOne);
+  // Deprecated singular path, still called by `nango dryrun` 0.71.10: answers like the plural one.
+  router.get('/connection/:connectionId', auth.secret, getOne);
 
   router.patch('/connections/:connectionId', auth.secret, async (req, res) => {
     const { connectionId: id } = parse(oneParams, req.params, 'invalid_uri_params');
