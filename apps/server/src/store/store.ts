@@ -43,6 +43,17 @@ function openSqlite(file: string): Database.Database {
   return cachingSqlite(database);
 }
 
+/** A PostgreSQL "schema … does not exist" (3F000) naming a schema that is not ours. */
+function isOtherSchemaDropped(error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  return (
+    ours !== undefined &&
+    e?.code === '3F000' &&
+    typeof e.message === 'string' &&
+    !e.message.includes(`"${ours}"`)
+  );
+}
+
 function postgresPool(opts: { url: string; schema?: string; maxConnections?: number }): pg.Pool {
   return new pg.Pool({
     connectionString: opts.url,
@@ -81,7 +92,12 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       provider: migrationProvider(dialect),
       ...(migrationTableSchema ? { migrationTableSchema } : {}),
     });
-    const { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrator.migrateToLatest();
+    // Kysely's migrator looks for its tables with a catalog query over every schema (pg_get_serial_sequence,
+    // has_schema_privilege by name): another schema dropped at that moment (another tenant, a test) fails it with
+    // invalid_schema_name. Nothing has been applied then; try again.
+    for (let attempt = 0; attempt < 5 && isOtherSchemaDropped(error, migrationTableSchema); attempt++)
+      ({ error, results } = await migrator.migrateToLatest());
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(
