@@ -105,6 +105,8 @@ export class RecordsService {
   readonly #encryptor: Encryptor;
   readonly #encrypt: boolean;
   readonly #feeds = new Map<string, number>();
+  /** Feeds whose `payload_key_ids` already lists the current key id: their writes skip the update. */
+  readonly #keyedFeeds = new Set<number>();
   #sinceAnalyze = 0;
   #analyzing: Promise<void> | undefined;
 
@@ -200,6 +202,18 @@ export class RecordsService {
     return writes;
   }
 
+  /** The key id a write of payloads to `feedId` must record on the feed, or undefined when it is recorded (or none). */
+  #payloadKeyId(feedId: number): string | undefined {
+    return this.#encrypt && !this.#keyedFeeds.has(feedId) ? this.#encryptor.keyId : undefined;
+  }
+
+  /** After a committed write that recorded the key id (`payloadKeyId` given and something written). */
+  #keyed(feedId: number, keyId: string | undefined, writes: RecordWrite[]): void {
+    if (keyId === undefined || writes.length === 0) return;
+    if (this.#keyedFeeds.size >= 100_000) this.#keyedFeeds.clear();
+    this.#keyedFeeds.add(feedId);
+  }
+
   #encode(text: string): string {
     return this.#encrypt ? this.#encryptor.encrypt(text) : text;
   }
@@ -227,9 +241,10 @@ export class RecordsService {
     const runId = opts.runId ?? null;
     const guard = opts.keepModifiedAfter;
     let unchanged = 0;
+    const payloadKeyId = this.#payloadKeyId(feedId);
     const writes = await this.backend.write(
       feedId,
-      { ids: prepared.map((r) => r.externalId), hashes: prepared.map((r) => r.hash) },
+      { ids: prepared.map((r) => r.externalId), hashes: prepared.map((r) => r.hash), payloadKeyId },
       false,
       (existing, lastCursor) => {
         const out: RecordWrite[] = [];
@@ -262,6 +277,7 @@ export class RecordsService {
         return out;
       },
     );
+    this.#keyed(feedId, payloadKeyId, writes);
     tally(result, this.#wrote(writes));
     result.unchanged = unchanged;
     result.skipped = prepared.length - writes.length - unchanged;
@@ -284,7 +300,8 @@ export class RecordsService {
     const now = nowIso();
     const guard = opts.keepModifiedAfter;
     let unchanged = 0;
-    const writes = await this.backend.write(feedId, { ids }, true, (existing, lastCursor) => {
+    const payloadKeyId = this.#payloadKeyId(feedId);
+    const writes = await this.backend.write(feedId, { ids, payloadKeyId }, true, (existing, lastCursor) => {
       const out: RecordWrite[] = [];
       unchanged = 0;
       let cursor: number | undefined;
@@ -314,6 +331,7 @@ export class RecordsService {
       }
       return out;
     });
+    this.#keyed(feedId, payloadKeyId, writes);
     tally(result, this.#wrote(writes));
     result.unchanged = unchanged;
     result.skipped = ids.length - writes.length - unchanged;
@@ -507,6 +525,7 @@ export class RecordsService {
           if (n < chunk) break;
         }
         await this.#store.db.deleteFrom('records_feeds').where('id', '=', f.id).execute();
+        this.#keyedFeeds.delete(f.id);
         this.#feeds.delete(`${f.connection_id}\u0000${f.model}`);
       }
     }

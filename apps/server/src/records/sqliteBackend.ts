@@ -19,6 +19,8 @@ const UPSERT = `insert into records (feed_id, external_id, cursor, hash, payload
   sync_run_id = excluded.sync_run_id`;
 const MARK = `update records set cursor = ?, last_modified_at = ?, last_action = ?, deleted_at = ?, sync_run_id = ?
   where feed_id = ? and external_id = ?`;
+const ADD_KEY_ID = `update records_feeds set payload_key_ids = payload_key_ids || ? || ','
+  where id = ? and instr(payload_key_ids, ',' || ? || ',') = 0`;
 const COLUMNS = `external_id, cursor, payload, first_seen_at, last_modified_at, last_action, deleted_at, pruned_at`;
 
 type Row = [string, string, number, number, (string | null)?];
@@ -91,6 +93,8 @@ export function sqliteBackend(store: Store): RecordsBackend {
     applySync(feedId, writes);
     const final = writes[writes.length - 1] as RecordWrite;
     db.prepare('update records_feeds set last_cursor = ? where id = ?').run(final.cursor, feedId);
+    if (keys.payloadKeyId !== undefined)
+      db.prepare(ADD_KEY_ID).run(keys.payloadKeyId, feedId, keys.payloadKeyId);
     return writes;
   });
 
