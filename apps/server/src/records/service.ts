@@ -22,6 +22,11 @@ export interface WriteOptions {
    * captured it) are left as they are.
    */
   keepModifiedAfter?: number | undefined;
+  /**
+   * `save` only: each record's JSON text as the runtime received it (same order, each checked to be exactly the
+   * JSON object of its record); stored and hashed as it is when the record needs no change (see `prepareRecords`).
+   */
+  texts?: readonly string[] | undefined;
 }
 
 /** What a batch did. `lastCursor` is the feed's cursor after the batch when it wrote. */
@@ -234,7 +239,7 @@ export class RecordsService {
     records: readonly unknown[],
     opts: WriteOptions = {},
   ): Promise<WriteResult> {
-    const prepared = prepareRecords(model, records);
+    const prepared = prepareRecords(model, records, opts.texts);
     const result = emptyResult();
     if (prepared.length === 0) return result;
     const now = nowIso();
