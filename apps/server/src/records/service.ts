@@ -451,7 +451,7 @@ export class RecordsService {
         'unknown_model',
         `No records of model "${model}" were ever stored for this connection.`,
       );
-    const after = q.cursor ? this.#position(feedId, q.cursor, await this.backend.lastCursor(feedId)) : 0;
+    const after = q.cursor ? this.#position(feedId, q.cursor, Number.MAX_SAFE_INTEGER) : 0;
     const rows = await this.backend.page(feedId, {
       after,
       limit: q.limit + 1,
@@ -459,6 +459,9 @@ export class RecordsService {
       actions: q.actions,
       ids: q.ids,
     });
+    // A record after the cursor proves it was given out (cursors only grow); an empty page asks the feed's counter.
+    if (rows.length === 0 && after > 0)
+      this.#position(feedId, q.cursor!, await this.backend.lastCursor(feedId));
     const more = rows.length > q.limit;
     const n = more ? q.limit : rows.length;
     const parts = new Array<string>(n);
