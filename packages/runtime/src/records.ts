@@ -67,6 +67,9 @@ export function normalizeRecords(records: unknown[]): string | undefined {
   return undefined;
 }
 
+/** The isolate writes the lengths in a Uint32Array: this platform's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** A batch of records as the isolate sent it: parsed records and the JSON text of each, sliced from the call. */
 export interface RecordTexts {
   model: string;
@@ -76,7 +79,7 @@ export interface RecordTexts {
 
 /**
  * Splits the arguments of a record call sent as `[model,[r0,r1,…]]` with the character length of each record's
- * JSON (`lengths`, little-endian uint32, from the isolate) into the model, each record's text as sent and the record
+ * JSON (`lengths`, uint32 in this platform's byte order, from the isolate) into the model, each record's text as sent and the record
  * parsed from that text alone. Each slice must parse on its own as an object starting with `{` and ending with `}`,
  * and the slices must be separated by single commas and fill the array exactly: what is stored as sent is then one
  * JSON object, whatever the isolate did.
@@ -87,7 +90,7 @@ export function splitRecordTexts(json: string, lengths: Uint8Array): RecordTexts
   const n = lengths.byteLength / 4;
   const view = new DataView(lengths.buffer, lengths.byteOffset, lengths.byteLength);
   let total = n > 0 ? n - 1 : 0;
-  for (let i = 0; i < n; i++) total += view.getUint32(i * 4, true);
+  for (let i = 0; i < n; i++) total += view.getUint32(i * 4, LITTLE_ENDIAN);
   const start = json.length - 2 - total;
   if (
     n === 0 ||
@@ -107,7 +110,7 @@ export function splitRecordTexts(json: string, lengths: Uint8Array): RecordTexts
   const texts = new Array<string>(n);
   let at = start;
   for (let i = 0; i < n; i++) {
-    const length = view.getUint32(i * 4, true);
+    const length = view.getUint32(i * 4, LITTLE_ENDIAN);
     const text = json.slice(at, at + length);
     at += length;
     if (i < n - 1 && json.charCodeAt(at++) !== 44 /* , */) return `record ${i} is malformed`;
