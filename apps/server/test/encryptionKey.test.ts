@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { keyIdOf } from '../src/crypto/encryption.js';
+import { createEncryptor, keyIdOf } from '../src/crypto/encryption.js';
 import { ENCRYPTED_COLUMNS } from '../src/crypto/keyCheck.js';
 import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -52,6 +52,7 @@ for (const kind of databases) {
       options: Awaited<ReturnType<typeof database>>,
       encryptionKey: string,
       previousEncryptionKeys: string[] = [],
+      records?: { encryption: boolean },
     ) => {
       const secretKey = randomUUID();
       const server = await startServer({
@@ -65,15 +66,16 @@ for (const kind of databases) {
         port: 0,
         host: '127.0.0.1',
         logger: createLogger({ level: 'silent' }),
+        records: { janitorIntervalMs: 0, ...records },
       });
       running.push(server);
-      const api = (method: string, path: string, body?: unknown) =>
+      const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
         fetch(server.url + path, {
           method,
-          headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json', ...headers },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
-      return { server, api };
+      return { server, api, secretKey };
     };
     const stop = async (server: RunningServer) => {
       running.splice(running.indexOf(server), 1);
@@ -107,6 +109,58 @@ for (const kind of databases) {
 
       // After the rotation, a server still on the old key alone is refused: the servers now write with k2.
       await expect(start(db, k1)).rejects.toThrow(`encrypted with key id ${idOf(k2)}`);
+    });
+
+    it('refuses a start without the key of encrypted record payloads; starts and reads them with it as a previous key', async () => {
+      const db = await database();
+      const kA = newKey();
+      const kB = newKey();
+      const encrypted = { encryption: true };
+      const first = await start(db, kA, [], encrypted);
+      expect(
+        (await first.api('POST', '/integrations', { provider: 'github', unique_key: 'gh' })).status,
+      ).toBe(200);
+      const conn = await first.api('POST', '/connections', {
+        provider_config_key: 'gh',
+        connection_id: 'c1',
+        credentials: { type: 'OAUTH2', access_token: 'the-token' },
+      });
+      expect(conn.status).toBe(201);
+      const { records, environments, store } = first.server.services;
+      const env = environments.cachedBySecretKey(first.secretKey)!;
+      const feedId = await records.feed(await records.connection(env.id, 'gh', 'c1'), 'Item', true);
+      await records.save(feedId, 'Item', [{ id: '1', name: 'written with A' }]);
+      const stored = await store.db.selectFrom('records').select('payload').executeTakeFirstOrThrow();
+      expect(stored.payload).toMatch(new RegExp(`^v1:${idOf(kA)}:`));
+      await stop(first.server);
+
+      // Rotate to B, and move every other secret to B: only the record payloads still need A.
+      const rotated = await start(db, kB, [kA], encrypted);
+      const both = createEncryptor(kB, [kA]);
+      const rdb = rotated.server.services.store.db;
+      for (const [table, column] of ENCRYPTED_COLUMNS) {
+        const { rows } = await sql<{
+          value: string;
+        }>`select ${sql.ref(column)} as value from ${sql.table(table)}
+          where ${sql.ref(column)} like ${`v1:${idOf(kA)}:%`}`.execute(rdb);
+        for (const { value } of rows)
+          await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${both.encrypt(both.decrypt(value))}
+            where ${sql.ref(column)} = ${value}`.execute(rdb);
+      }
+      await stop(rotated.server);
+
+      const refused = start(db, kB, [], encrypted);
+      await expect(refused).rejects.toThrow(`encrypted with key id ${idOf(kA)}`);
+
+      const again = await start(db, kB, [kA], encrypted);
+      const read = await again.api('GET', '/records?model=Item', undefined, {
+        'connection-id': 'c1',
+        'provider-config-key': 'gh',
+      });
+      expect(read.status).toBe(200);
+      expect(((await read.json()) as { records: { name: string }[] }).records).toMatchObject([
+        { id: '1', name: 'written with A' },
+      ]);
     });
 
     it('knows every encrypted column of the schema (a new *_enc column must join the check)', async () => {

@@ -2,9 +2,11 @@ import ivm from 'isolated-vm';
 import type { RunError, RuntimeErrorCode } from './errors.js';
 import type { LogLine, RuntimeHost } from './host.js';
 import type { RunLimits } from './limits.js';
-import { normalizeRecords } from './records.js';
+import { normalizeRecords, splitRecordTexts } from './records.js';
 import { ERROR_PREFIX } from './sandbox/protocol.js';
 
+const isRecordOp = (op: string): boolean =>
+  op === 'batchSave' || op === 'batchUpdate' || op === 'batchDelete';
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 type Args = unknown[];
 type HostFunction = (op: string, json: string, logs: LogLine[] | null, bytes: Uint8Array | null) => unknown;
@@ -116,10 +118,16 @@ export class Dispatcher {
         false,
       );
     let args: unknown;
-    try {
-      args = JSON.parse(json);
-    } catch {
-      args = undefined;
+    // Records with the length of each one's JSON: each record is parsed from its own text, kept for the host.
+    const texts = isRecordOp(op) && bytes instanceof Uint8Array ? splitRecordTexts(json, bytes) : undefined;
+    if (typeof texts === 'string') return refusal('invalid_record', `${op}: ${texts}`, false);
+    if (texts) args = [texts.model, texts.records, texts.texts];
+    else {
+      try {
+        args = JSON.parse(json);
+      } catch {
+        args = undefined;
+      }
     }
     if (!Array.isArray(args)) return refusal('script_runtime_error', `${op}: malformed arguments`, false);
     if (op === 'sleep') return this.sleep(Number(args[0]) || 0);
@@ -194,7 +202,7 @@ export class Dispatcher {
       case 'batchSave':
       case 'batchUpdate':
       case 'batchDelete':
-        return host[op](String(a), b);
+        return args.length > 2 ? host[op](String(a), b, args[2] as string[]) : host[op](String(a), b);
       case 'getRecordsByIds':
         return host.getRecordsByIds(String(a), (b as unknown[]).map(String));
       case 'listRecords':

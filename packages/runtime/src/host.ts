@@ -100,12 +100,16 @@ export interface EnvironmentVariable {
 export interface RuntimeHost {
   /** Sends one HTTP request through the proxy with the connection's credentials. */
   proxy(request: HostProxyRequest): Promise<HostProxyResponse>;
-  /** Upserts records of `model`. */
-  batchSave(model: string, records: ScriptRecord[]): Promise<void>;
-  /** Deep-merges partial records into existing records of `model`. */
-  batchUpdate(model: string, records: ScriptRecord[]): Promise<void>;
-  /** Soft-deletes records of `model`. */
-  batchDelete(model: string, records: ScriptRecord[]): Promise<void>;
+  /**
+   * Upserts records of `model`. `texts`, when given, holds each record's JSON text as the script encoded it (same
+   * order; each one checked to be exactly the JSON object the record was parsed from), so the host can hash and
+   * store it without serialising the record again.
+   */
+  batchSave(model: string, records: ScriptRecord[], texts?: string[]): Promise<void>;
+  /** Deep-merges partial records into existing records of `model` (`texts` as for `batchSave`). */
+  batchUpdate(model: string, records: ScriptRecord[], texts?: string[]): Promise<void>;
+  /** Soft-deletes records of `model` (`texts` as for `batchSave`). */
+  batchDelete(model: string, records: ScriptRecord[], texts?: string[]): Promise<void>;
   /** Returns the stored records of `model` among `ids` (at most 100 ids per call); missing ids are left out. */
   getRecordsByIds(model: string, ids: string[]): Promise<ScriptRecord[]>;
   /**

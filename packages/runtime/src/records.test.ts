@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeRecords } from './records.js';
+import { normalizeRecords, splitRecordTexts } from './records.js';
 
 describe('normalizeRecords', () => {
   const cyclic: Record<string, unknown> = { id: 1 };
@@ -51,5 +51,41 @@ describe('normalizeRecords', () => {
     },
   ])('refuses $name', ({ given, want }) => {
     expect(normalizeRecords(given as unknown[])).toMatch(want);
+  });
+});
+
+describe('splitRecordTexts', () => {
+  const lengths = (...ns: number[]): Uint8Array => new Uint8Array(new Uint32Array(ns).buffer);
+  const a = '{"id":"a","s":"x,y]"}';
+  const b = '{"id":"b","o":{"p":[1]}}';
+
+  it('slices each record as sent and parses it on its own', () => {
+    expect(splitRecordTexts(`["Item",[${a},${b}]]`, lengths(a.length, b.length))).toEqual({
+      model: 'Item',
+      records: [JSON.parse(a), JSON.parse(b)],
+      texts: [a, b],
+    });
+  });
+
+  it.each([
+    { name: 'lengths not in uint32s', json: `["Item",[${a}]]`, bytes: new Uint8Array(3) },
+    { name: 'no records', json: '["Item",[]]', bytes: lengths() },
+    {
+      name: 'a boundary inside a string',
+      json: `["Item",[${a},${b}]]`,
+      bytes: lengths(10, a.length + b.length - 9),
+    },
+    { name: 'lengths longer than the call', json: `["Item",[${a}]]`, bytes: lengths(a.length + 50) },
+    {
+      name: 'two records in one slice',
+      json: `["Item",[${a},${b}]]`,
+      bytes: lengths(a.length + 1 + b.length),
+    },
+    { name: 'padding around a record', json: `["Item",[ ${a}]]`, bytes: lengths(a.length + 1) },
+    { name: 'not an object', json: '["Item",[[1]]]', bytes: lengths(3) },
+    { name: 'no model', json: `[1,[${a}]]`, bytes: lengths(a.length) },
+    { name: 'unterminated', json: `["Item",[${a}`, bytes: lengths(a.length) },
+  ])('refuses $name', ({ json, bytes }) => {
+    expect(splitRecordTexts(json, bytes)).toBeTypeOf('string');
   });
 });

@@ -66,3 +66,62 @@ export function normalizeRecords(records: unknown[]): string | undefined {
   }
   return undefined;
 }
+
+/** The isolate writes the lengths in a Uint32Array: this platform's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A batch of records as the isolate sent it: parsed records and the JSON text of each, sliced from the call. */
+export interface RecordTexts {
+  model: string;
+  records: unknown[];
+  texts: string[];
+}
+
+/**
+ * Splits the arguments of a record call sent as `[model,[r0,r1,…]]` with the character length of each record's
+ * JSON (`lengths`, uint32 in this platform's byte order, from the isolate) into the model, each record's text as sent and the record
+ * parsed from that text alone. Each slice must parse on its own as an object starting with `{` and ending with `}`,
+ * and the slices must be separated by single commas and fill the array exactly: what is stored as sent is then one
+ * JSON object, whatever the isolate did.
+ * @returns the batch, or why the arguments are malformed
+ */
+export function splitRecordTexts(json: string, lengths: Uint8Array): RecordTexts | string {
+  if (lengths.byteLength % 4 !== 0) return 'malformed record lengths';
+  const n = lengths.byteLength / 4;
+  const view = new DataView(lengths.buffer, lengths.byteOffset, lengths.byteLength);
+  let total = n > 0 ? n - 1 : 0;
+  for (let i = 0; i < n; i++) total += view.getUint32(i * 4, LITTLE_ENDIAN);
+  const start = json.length - 2 - total;
+  if (
+    n === 0 ||
+    start < 3 ||
+    json.charCodeAt(json.length - 1) !== 93 ||
+    json.charCodeAt(json.length - 2) !== 93
+  )
+    return 'malformed arguments';
+  let model: unknown;
+  try {
+    model = (JSON.parse(json.slice(0, start) + ']]') as unknown[])[0];
+  } catch {
+    return 'malformed arguments';
+  }
+  if (typeof model !== 'string' || json.charCodeAt(start - 1) !== 91 /* [ */) return 'malformed arguments';
+  const records = new Array<unknown>(n);
+  const texts = new Array<string>(n);
+  let at = start;
+  for (let i = 0; i < n; i++) {
+    const length = view.getUint32(i * 4, LITTLE_ENDIAN);
+    const text = json.slice(at, at + length);
+    at += length;
+    if (i < n - 1 && json.charCodeAt(at++) !== 44 /* , */) return `record ${i} is malformed`;
+    if (text.charCodeAt(0) !== 123 || text.charCodeAt(text.length - 1) !== 125)
+      return `record ${i} is not an object`;
+    try {
+      records[i] = JSON.parse(text);
+    } catch {
+      return `record ${i} is malformed`;
+    }
+    texts[i] = text;
+  }
+  return { model, records, texts };
+}

@@ -39,12 +39,14 @@ export function createRecordsFastPath(deps: {
     const send = (status: number, json: string, body?: unknown): void => {
       if (deps.observe)
         deps.observe({ method: 'GET', route: ROUTE, path, status, body: body ?? JSON.parse(json) });
+      // Encoded once, written as one Buffer.
+      const bytes = Buffer.from(json);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(json),
+        'content-length': bytes.length,
         'x-request-id': reqId,
       });
-      res.end(json);
+      res.end(bytes);
       const level = status >= 500 ? 'error' : 'debug';
       deps.logger[level](
         { reqId, method: 'GET', path, status, ms: Math.round((performance.now() - started) * 100) / 100 },

@@ -3,7 +3,11 @@ import type { Store } from '../store/store.js';
 import { nowIso } from '../store/values.js';
 import { keyIdOfCiphertext, type Encryptor } from './encryption.js';
 
-/** Every column that holds ciphertexts (`v1:<keyId>:…`); a new encrypted column must be added here. */
+/**
+ * Every column that holds ciphertexts (`v1:<keyId>:…`); a new encrypted column must be added here. Record payloads
+ * (`records.payload`, ciphertext with `FERRY_RECORDS_ENCRYPTION=true`) are not scanned: their key ids are listed per
+ * feed in `records_feeds.payload_key_ids`.
+ */
 export const ENCRYPTED_COLUMNS: readonly (readonly [table: string, column: string])[] = [
   ['environments', 'webhook_signing_key_enc'],
   ['integrations', 'credentials_enc'],
@@ -19,7 +23,10 @@ export class EncryptionKeyError extends Error {
   override readonly name = 'EncryptionKeyError';
 }
 
-/** The distinct key ids of every stored ciphertext: one pass over each encrypted column, at start only. */
+/**
+ * The distinct key ids of every stored ciphertext: one pass over each encrypted column, and the key ids each records
+ * feed lists for its payloads (`records_feeds.payload_key_ids`), at start only.
+ */
 async function keyIdsInUse(store: Store): Promise<string[]> {
   const parts = ENCRYPTED_COLUMNS.map(
     ([table, column]) =>
@@ -28,7 +35,15 @@ async function keyIdsInUse(store: Store): Promise<string[]> {
       }>`select distinct substr(${sql.ref(column)}, 4, 8) as key_id from ${sql.table(table)} where ${sql.ref(column)} like 'v1:%'`,
   );
   const { rows } = await sql<{ key_id: string }>`${sql.join(parts, sql` union `)}`.execute(store.db);
-  return rows.map((r) => r.key_id);
+  const ids = new Set(rows.map((r) => r.key_id));
+  // Encrypted record payloads: each feed lists the key ids that wrote them (no scan of the records).
+  const feeds = await store.db
+    .selectFrom('records_feeds')
+    .select('payload_key_ids')
+    .where('payload_key_ids', '<>', ',')
+    .execute();
+  for (const f of feeds) for (const id of f.payload_key_ids.split(',')) if (id !== '') ids.add(id);
+  return [...ids];
 }
 
 function missingKeys(ids: string[], encryptor: Encryptor): EncryptionKeyError {

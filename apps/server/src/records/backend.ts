@@ -36,6 +36,11 @@ export type Planner = (
 export interface BatchKeys {
   ids: string[];
   hashes?: string[] | undefined;
+  /**
+   * The id of the key encrypting the batch's payloads: when the plan writes anything, the same transaction adds it
+   * to the feed's `payload_key_ids` (read by the start-up key check) unless it is there already.
+   */
+  payloadKeyId?: string | undefined;
 }
 
 /** A stored record as the feed reads it. Timestamps are ISO strings. */

@@ -147,6 +147,12 @@ export function postgresBackend(store: Store): RecordsBackend {
         if (writes.length > 0) {
           await apply(client, feedId, writes);
           const final = writes[writes.length - 1] as RecordWrite;
+          if (keys.payloadKeyId !== undefined)
+            await client.query(
+              `update records_feeds set payload_key_ids = payload_key_ids || $1 || ','
+               where id = $2 and strpos(payload_key_ids, ',' || $1 || ',') = 0`,
+              [keys.payloadKeyId, feedId],
+            );
           await client.query(
             `update records_feeds set last_cursor = ${int(final.cursor)} where id = ${int(feedId)}; commit`,
           );

@@ -13,6 +13,20 @@ describe('prepareRecords', () => {
     expect(prepareRecords('M', [{ id: 1, x: 1 }])[0]!.hash).toBe(a!.hash);
     expect(prepareRecords('M', [{ id: 1, x: 2 }])[0]!.hash).not.toBe(a!.hash);
   });
+
+  it('stores the text the runtime received when the record is in its stored form, and hashes it alike', () => {
+    const sent = ['{"id":"a","x":1}', '{"id":2}', '{"id":"c","_nango_metadata":{}}'];
+    const [a, b, c] = prepareRecords(
+      'M',
+      sent.map((t) => JSON.parse(t) as unknown),
+      sent,
+    );
+    expect(a).toEqual(prepareRecords('M', [{ id: 'a', x: 1 }])[0]);
+    expect(a!.text).toBe(sent[0]);
+    // a number id or metadata: serialised again
+    expect(b!.text).toBe('{"id":"2"}');
+    expect(c!.text).toBe('{"id":"c"}');
+  });
 });
 
 describe('deepMerge', () => {

@@ -66,19 +66,23 @@ export function batchIds(model: string, records: readonly unknown[]): string[] {
   return ids;
 }
 
-/** Serialises one record for storage (id as a string, no `_nango_metadata`) and hashes it. */
+/**
+ * Serialises one record for storage (id as a string, no `_nango_metadata`) and hashes it. `sent`, the record's JSON
+ * text as the runtime received it, is used as it is when the record is already in its stored form.
+ */
 export function serializeRecord(
   model: string,
   record: object,
   externalId: string,
   index: number,
+  sent?: string,
 ): PreparedRecord {
   const r = record as Record<string, unknown>;
   const clean = r.id === externalId && !(METADATA_KEY in r) ? r : { ...r, id: externalId };
   if (clean !== r) delete clean[METADATA_KEY];
   let text: string;
   try {
-    text = JSON.stringify(clean);
+    text = clean === r && sent !== undefined ? sent : JSON.stringify(clean);
   } catch (err) {
     fail(
       model,
@@ -92,15 +96,21 @@ export function serializeRecord(
 }
 
 /**
- * Validates and serialises a batch for `batchSave`.
+ * Validates and serialises a batch for `batchSave`. `texts` (each record's JSON text as the runtime received it, same
+ * order) spares serialising records already in their stored form.
  * @throws FerryError `invalid_record` naming the index of a record without id, with a duplicate id, with a cycle or
  * over {@link MAX_RECORD_BYTES}
  */
-export function prepareRecords(model: string, records: readonly unknown[]): PreparedRecord[] {
+export function prepareRecords(
+  model: string,
+  records: readonly unknown[],
+  texts?: readonly string[],
+): PreparedRecord[] {
   const ids = batchIds(model, records);
+  const sent = texts?.length === records.length ? texts : undefined;
   const out = new Array<PreparedRecord>(records.length);
   for (let i = 0; i < records.length; i++)
-    out[i] = serializeRecord(model, records[i] as object, ids[i] as string, i);
+    out[i] = serializeRecord(model, records[i] as object, ids[i] as string, i, sent?.[i]);
   return out;
 }
 

@@ -103,7 +103,7 @@ export function createScriptRecords(records: RecordsService, run: RecordsRun): S
   };
 
   return {
-    async batchSave(model: string, batch: ScriptRecord[]): Promise<void> {
+    async batchSave(model: string, batch: ScriptRecord[], texts?: string[]): Promise<void> {
       open();
       const key = keyOf(model);
       const feedId = await feedOf(key);
@@ -111,6 +111,7 @@ export function createScriptRecords(records: RecordsService, run: RecordsRun): S
       const result = await records.save(feedId, key, batch, {
         runId: run.runId,
         keepModifiedAfter: guards.get(key),
+        texts,
       });
       afterWrite(key, result);
       if (t) for (const r of batch) t.seen.add(String(r.id));

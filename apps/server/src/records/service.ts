@@ -22,6 +22,11 @@ export interface WriteOptions {
    * captured it) are left as they are.
    */
   keepModifiedAfter?: number | undefined;
+  /**
+   * `save` only: each record's JSON text as the runtime received it (same order, each checked to be exactly the
+   * JSON object of its record); stored and hashed as it is when the record needs no change (see `prepareRecords`).
+   */
+  texts?: readonly string[] | undefined;
 }
 
 /** What a batch did. `lastCursor` is the feed's cursor after the batch when it wrote. */
@@ -105,6 +110,8 @@ export class RecordsService {
   readonly #encryptor: Encryptor;
   readonly #encrypt: boolean;
   readonly #feeds = new Map<string, number>();
+  /** Feeds whose `payload_key_ids` already lists the current key id: their writes skip the update. */
+  readonly #keyedFeeds = new Set<number>();
   #sinceAnalyze = 0;
   #analyzing: Promise<void> | undefined;
 
@@ -200,6 +207,18 @@ export class RecordsService {
     return writes;
   }
 
+  /** The key id a write of payloads to `feedId` must record on the feed, or undefined when it is recorded (or none). */
+  #payloadKeyId(feedId: number): string | undefined {
+    return this.#encrypt && !this.#keyedFeeds.has(feedId) ? this.#encryptor.keyId : undefined;
+  }
+
+  /** After a committed write that recorded the key id (`payloadKeyId` given and something written). */
+  #keyed(feedId: number, keyId: string | undefined, writes: RecordWrite[]): void {
+    if (keyId === undefined || writes.length === 0) return;
+    if (this.#keyedFeeds.size >= 100_000) this.#keyedFeeds.clear();
+    this.#keyedFeeds.add(feedId);
+  }
+
   #encode(text: string): string {
     return this.#encrypt ? this.#encryptor.encrypt(text) : text;
   }
@@ -220,16 +239,17 @@ export class RecordsService {
     records: readonly unknown[],
     opts: WriteOptions = {},
   ): Promise<WriteResult> {
-    const prepared = prepareRecords(model, records);
+    const prepared = prepareRecords(model, records, opts.texts);
     const result = emptyResult();
     if (prepared.length === 0) return result;
     const now = nowIso();
     const runId = opts.runId ?? null;
     const guard = opts.keepModifiedAfter;
     let unchanged = 0;
+    const payloadKeyId = this.#payloadKeyId(feedId);
     const writes = await this.backend.write(
       feedId,
-      { ids: prepared.map((r) => r.externalId), hashes: prepared.map((r) => r.hash) },
+      { ids: prepared.map((r) => r.externalId), hashes: prepared.map((r) => r.hash), payloadKeyId },
       false,
       (existing, lastCursor) => {
         const out: RecordWrite[] = [];
@@ -262,6 +282,7 @@ export class RecordsService {
         return out;
       },
     );
+    this.#keyed(feedId, payloadKeyId, writes);
     tally(result, this.#wrote(writes));
     result.unchanged = unchanged;
     result.skipped = prepared.length - writes.length - unchanged;
@@ -284,7 +305,8 @@ export class RecordsService {
     const now = nowIso();
     const guard = opts.keepModifiedAfter;
     let unchanged = 0;
-    const writes = await this.backend.write(feedId, { ids }, true, (existing, lastCursor) => {
+    const payloadKeyId = this.#payloadKeyId(feedId);
+    const writes = await this.backend.write(feedId, { ids, payloadKeyId }, true, (existing, lastCursor) => {
       const out: RecordWrite[] = [];
       unchanged = 0;
       let cursor: number | undefined;
@@ -314,6 +336,7 @@ export class RecordsService {
       }
       return out;
     });
+    this.#keyed(feedId, payloadKeyId, writes);
     tally(result, this.#wrote(writes));
     result.unchanged = unchanged;
     result.skipped = ids.length - writes.length - unchanged;
@@ -428,7 +451,7 @@ export class RecordsService {
         'unknown_model',
         `No records of model "${model}" were ever stored for this connection.`,
       );
-    const after = q.cursor ? this.#position(feedId, q.cursor, await this.backend.lastCursor(feedId)) : 0;
+    const after = q.cursor ? this.#position(feedId, q.cursor, Number.MAX_SAFE_INTEGER) : 0;
     const rows = await this.backend.page(feedId, {
       after,
       limit: q.limit + 1,
@@ -436,6 +459,9 @@ export class RecordsService {
       actions: q.actions,
       ids: q.ids,
     });
+    // A record after the cursor proves it was given out (cursors only grow); an empty page asks the feed's counter.
+    if (rows.length === 0 && after > 0)
+      this.#position(feedId, q.cursor!, await this.backend.lastCursor(feedId));
     const more = rows.length > q.limit;
     const n = more ? q.limit : rows.length;
     const parts = new Array<string>(n);
@@ -507,6 +533,7 @@ export class RecordsService {
           if (n < chunk) break;
         }
         await this.#store.db.deleteFrom('records_feeds').where('id', '=', f.id).execute();
+        this.#keyedFeeds.delete(f.id);
         this.#feeds.delete(`${f.connection_id}\u0000${f.model}`);
       }
     }

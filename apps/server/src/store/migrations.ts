@@ -427,6 +427,33 @@ function records(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * The key ids that wrote each feed's encrypted payloads (`records_feeds.payload_key_ids`, `,id1,id2,`), so the
+ * start-up key check reads one small column instead of scanning the records. Filled here once from the records
+ * already stored; afterwards each write adds its key id in its own transaction.
+ */
+const recordsPayloadKeys: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .alterTable('records_feeds')
+      .addColumn('payload_key_ids', 'text', (c) => c.notNull().defaultTo(','))
+      .execute();
+    const { rows } = await sql<{ feed_id: number; key_id: string }>`select distinct feed_id,
+      substr(payload, 4, 8) as key_id from records where payload like 'v1:%'`.execute(db);
+    const byFeed = new Map<number, string[]>();
+    for (const r of rows) byFeed.set(r.feed_id, [...(byFeed.get(r.feed_id) ?? []), r.key_id]);
+    for (const [feedId, ids] of byFeed)
+      await db
+        .updateTable('records_feeds')
+        .set({ payload_key_ids: `,${ids.join(',')},` })
+        .where('id', '=', feedId)
+        .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('records_feeds').dropColumn('payload_key_ids').execute();
+  },
+};
+
 /** The ordered migrations for a dialect; names are stable, new ones are appended. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
@@ -438,6 +465,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       '0005_encryption_key_check': encryptionKeyCheck(dialect),
       '0007_scripts': scripts(dialect),
       '0008_records': records(dialect),
+      '0009_records_payload_keys': recordsPayloadKeys,
     }),
   };
 }

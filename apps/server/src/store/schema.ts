@@ -151,6 +151,11 @@ export interface RecordsFeedsTable {
   /** The highest cursor given out; bumped in the transaction that writes the changes (the feed's lock). */
   last_cursor: number;
   created_at: Timestamp;
+  /**
+   * The ids of the keys that encrypted payloads of this feed, as `,id1,id2,` (`,` when none): read by the start-up
+   * key check instead of the records. Only grows (a key id stays listed until the feed is dropped).
+   */
+  payload_key_ids: Generated<string>;
 }
 
 /** A record of a feed; `payload` is JSON text (or ciphertext), null once pruned. */

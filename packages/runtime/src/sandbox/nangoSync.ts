@@ -4,6 +4,10 @@ import { internalsOf, NangoAction } from './nango.js';
 type RecordLike = Record<string, unknown>;
 const { isArray } = Array;
 const stringify = JSON.stringify;
+// Primordials: the record lengths are written into typed arrays a script cannot reach.
+const ArrayBufferOf = ArrayBuffer;
+const U32 = Uint32Array;
+const U8 = Uint8Array;
 
 /** Nango's NangoSync: NangoAction plus records, delete tracking, lastSyncDate and variant. */
 export class NangoSync extends NangoAction {
@@ -141,6 +145,9 @@ export class NangoSync extends NangoAction {
     // Joined with `+`: no array method a script could have patched.
     let chunk = '';
     let count = 0;
+    // The length of each record's JSON, beside the call: the host parses and keeps each record's text on its own.
+    let buffer = new ArrayBufferOf(recordsPerHostCall * 4);
+    let lengths = new U32(buffer);
     for (let i = 0; i < records.length; i++) {
       const json = bridge.json(records[i], 'invalid_record', `${op}: record ${i} of ${model}`);
       if (json.length > room) {
@@ -150,14 +157,17 @@ export class NangoSync extends NangoAction {
         );
       }
       if (count > 0 && (count >= recordsPerHostCall || chunk.length + 1 + json.length > room)) {
-        await bridge.callJson(op, head + chunk + ']]');
+        await bridge.callJson(op, head + chunk + ']]', new U8(buffer, 0, count * 4));
         chunk = '';
         count = 0;
+        buffer = new ArrayBufferOf(recordsPerHostCall * 4);
+        lengths = new U32(buffer);
       }
       chunk = count === 0 ? json : chunk + ',' + json;
+      lengths[count] = json.length;
       count++;
     }
-    await bridge.callJson(op, head + chunk + ']]');
+    await bridge.callJson(op, head + chunk + ']]', new U8(buffer, 0, count * 4));
     return true;
   }
 }
