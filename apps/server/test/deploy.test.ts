@@ -484,4 +484,31 @@ describeEachDatabase('deploy (nango deploy wire contract) and the script registr
   it('GET /integrations/:key carries data.provider (nango dryrun reads it)', async () => {
     expect((await get().api('GET', '/integrations/github')).body.data.provider).toBe('github');
   });
+  it('tells the listeners the scripts of a deleted integration are deleted (the cascade removes them)', async () => {
+    const { api, server } = get();
+    expect((await api('POST', '/integrations', { provider: 'github', unique_key: 'doomed' })).status).toBe(
+      200,
+    );
+    const flows = [syncFlow('doomed', 'fetchDoomed'), actionFlow('doomed', 'actDoomed')];
+    expect((await deploy(deployBody(flows, { mode: 'integration' }))).status).toBe(200);
+    const seen: ScriptsChange[] = [];
+    const stop = server.services.scripts.onScriptsChanged((c) => {
+      seen.push(c);
+    });
+    try {
+      expect((await api('DELETE', '/integrations/doomed')).status).toBe(200);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.environmentId).toBe(await envId());
+      expect(seen[0]?.deployed).toEqual([]);
+      expect(seen[0]?.deleted.map((r) => [r.integration, r.type, r.name]).sort()).toEqual([
+        ['doomed', 'action', 'actDoomed'],
+        ['doomed', 'sync', 'fetchDoomed'],
+      ]);
+      // a failed delete tells nobody
+      expect((await api('DELETE', '/integrations/doomed')).status).toBe(404);
+      expect(seen).toHaveLength(1);
+    } finally {
+      stop();
+    }
+  });
 });

@@ -79,6 +79,7 @@ function duplicateOr(err: unknown, uniqueKey: unknown): unknown {
 /** Integrations: one provider configured with its OAuth app credentials, per environment. */
 export class IntegrationService {
   readonly #deleted: (() => void)[] = [];
+  readonly #deleting: ((environmentId: number, uniqueKey: string) => Promise<() => Promise<void>>)[] = [];
   readonly #store: Store;
   readonly #encryptor: Encryptor;
   readonly #providers: ProviderCatalog;
@@ -272,8 +273,15 @@ export class IntegrationService {
     }
   }
 
-  /** Deletes an integration and its connections. @throws not_found */
+  /**
+   * Deletes an integration and, by cascade, its connections and scripts; then tells the listeners.
+   * @throws not_found
+   */
   async delete(environmentId: number, uniqueKey: string): Promise<void> {
+    // What goes with the integration, read before the cascade removes it; told only once the delete happened.
+    const afterDelete = await Promise.all(
+      this.#deleting.map((listener) => listener(environmentId, uniqueKey)),
+    );
     const res = await this.#store.db
       .deleteFrom('integrations')
       .where('environment_id', '=', environmentId)
@@ -282,6 +290,15 @@ export class IntegrationService {
     if (Number(res.numDeletedRows) === 0)
       throw new FerryError('not_found', `Integration "${uniqueKey}" does not exist.`);
     for (const listener of this.#deleted) listener();
+    for (const after of afterDelete) await after();
+  }
+
+  /**
+   * Calls `listener` before an integration is deleted, to read what the cascade will remove; the function it
+   * returns is called after the delete (not when it fails).
+   */
+  onDeleting(listener: (environmentId: number, uniqueKey: string) => Promise<() => Promise<void>>): void {
+    this.#deleting.push(listener);
   }
 
   /** Calls `listener` after an integration (and so its connections) was deleted. */

@@ -80,6 +80,30 @@ export class ScriptRegistry {
     this.#connections = deps.connections;
     this.#activity = deps.activity;
     this.#logger = deps.logger;
+    // An integration's scripts go with it (cascade): the sync engine hears of them as deleted.
+    deps.integrations.onDeleting(async (environmentId, uniqueKey) => {
+      const deleted = await this.#liveScripts(environmentId, uniqueKey);
+      return () => this.#emit({ environmentId, deployed: [], deleted });
+    });
+  }
+
+  /** The scripts of an integration that are not deleted. */
+  async #liveScripts(environmentId: number, integration: string): Promise<ScriptRef[]> {
+    const rows = await this.#store.db
+      .selectFrom('scripts')
+      .innerJoin('integrations', 'integrations.id', 'scripts.integration_id')
+      .select(['scripts.id', 'scripts.type', 'scripts.name'])
+      .where('scripts.environment_id', '=', environmentId)
+      .where('integrations.unique_key', '=', integration)
+      .where('scripts.deleted_at', 'is', null)
+      .execute();
+    return rows.map((r) => ({
+      environmentId,
+      scriptId: r.id,
+      integration,
+      type: r.type as ScriptType,
+      name: r.name,
+    }));
   }
 
   /**
