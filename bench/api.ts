@@ -5,13 +5,10 @@
  *
  *   pnpm build && pnpm bench:api            (PostgreSQL part: FERRY_BENCH_POSTGRES_URL, default 127.0.0.1:5432/test)
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { fmt, interleaved, load, median, medianRatio, type LoadResult } from './lib/load.js';
-import { startBenchServer } from './lib/ferryServer.js';
+import { benchDatabase, startBenchServer } from './lib/ferryServer.js';
 
 const pgBase = process.env.FERRY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4000);
@@ -19,24 +16,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 
 async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-  const secretKey = randomUUID();
-  const env: Record<string, string> = {
-    FERRY_DATA_DIR: dataDir,
-    FERRY_SECRET_KEY: secretKey,
-    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  };
-  let schema: string | undefined;
-  if (kind === 'postgres') {
-    schema = `ferry_bench_${randomBytes(4).toString('hex')}`;
-    const client = new pg.Client({ connectionString: pgBase });
-    await client.connect();
-    await client.query(`create schema ${schema}`);
-    await client.end();
-    const u = new URL(pgBase);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    env.FERRY_DATABASE_URL = u.toString();
-  }
+  const { env, secretKey, drop } = await benchDatabase(kind, pgBase);
   // cold start: first start migrates an empty database; second start is a restart on an existing one
   const first = await startBenchServer(env);
   const auth = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
@@ -96,13 +76,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
   const one = await measure(1, durationMs / 2);
   const [health, conn, health1, conn1] = [many.health, many.conn, one.health, one.conn];
   await restarted.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-  if (schema) {
-    const client = new pg.Client({ connectionString: pgBase });
-    await client.connect();
-    await client.query(`drop schema ${schema} cascade`);
-    await client.end();
-  }
+  await drop();
   const row = (name: string, c: number, r: { rps: number; p50: number; p99: number; errors: number }) =>
     `| ${kind} | ${name} | ${c} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`;
   return [

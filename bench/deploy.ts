@@ -7,13 +7,8 @@
  *
  *   pnpm build && pnpm bench:deploy       (PostgreSQL part: FERRY_BENCH_POSTGRES_URL, default 127.0.0.1:5432/test)
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { actionFlow, deployBody, syncFlow } from '../apps/server/test/deployBodies.js';
-import { startBenchServer } from './lib/ferryServer.js';
+import { benchDatabase, startBenchServer } from './lib/ferryServer.js';
 import { median } from './lib/load.js';
 
 const pgBase = process.env.FERRY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -30,24 +25,7 @@ function project(integration: string, salt = '') {
 }
 
 async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-  const secretKey = randomUUID();
-  const env: Record<string, string> = {
-    FERRY_DATA_DIR: dataDir,
-    FERRY_SECRET_KEY: secretKey,
-    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  };
-  let schema: string | undefined;
-  if (kind === 'postgres') {
-    schema = `ferry_bench_${randomBytes(4).toString('hex')}`;
-    const client = new pg.Client({ connectionString: pgBase });
-    await client.connect();
-    await client.query(`create schema ${schema}`);
-    await client.end();
-    const u = new URL(pgBase);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    env.FERRY_DATABASE_URL = u.toString();
-  }
+  const { env, secretKey, drop } = await benchDatabase(kind, pgBase);
   const server = await startBenchServer(env);
   const headers = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
   const post = async (path: string, body: unknown): Promise<{ ms: number; json: unknown }> => {
@@ -84,13 +62,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     }
   } finally {
     await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (schema) {
-      const client = new pg.Client({ connectionString: pgBase });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    }
+    await drop();
   }
   const f = (xs: number[]): string => `${median(xs).toFixed(0)} ms`.padStart(8);
   return [

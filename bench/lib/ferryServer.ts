@@ -1,4 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './load.js';
 
@@ -46,6 +51,48 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/** The environment of a bench server with its own fresh database, and how to remove that database. */
+export interface BenchDatabase {
+  env: Record<string, string>;
+  secretKey: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh data folder (SQLite) or PostgreSQL schema under `pgBase`, with a secret key and an encryption key, as the
+ * environment {@link startBenchServer} takes.
+ */
+export async function benchDatabase(kind: 'sqlite' | 'postgres', pgBase: string): Promise<BenchDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  const secretKey = randomUUID();
+  const env: Record<string, string> = {
+    FERRY_DATA_DIR: dataDir,
+    FERRY_SECRET_KEY: secretKey,
+    FERRY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+  const schema = kind === 'postgres' ? `ferry_bench_${randomBytes(4).toString('hex')}` : undefined;
+  const query = async (text: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: pgBase });
+    await client.connect();
+    await client.query(text);
+    await client.end();
+  };
+  if (schema) {
+    await query(`create schema ${schema}`);
+    const u = new URL(pgBase);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    env.FERRY_DATABASE_URL = u.toString();
+  }
+  return {
+    env,
+    secretKey,
+    async drop() {
+      rmSync(dataDir, { recursive: true, force: true });
+      if (schema) await query(`drop schema ${schema} cascade`);
     },
   };
 }
