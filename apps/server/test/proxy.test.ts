@@ -36,6 +36,18 @@ describeEachDatabase(
       expect(seen.headers.connection).toBe('keep-alive');
     });
 
+    it('takes an empty Base-Url-Override or Nango-Activity-Log-Id as absent (the SDK and scripts always send both)', async () => {
+      const ts = get();
+      const { res, attempts } = await call(ts, '/echo?empty=1', {
+        headers: { 'base-url-override': '', 'nango-activity-log-id': '' },
+      });
+      expect(res.status).toBe(200);
+      expect(attempts).toBe(1);
+      const seen = (await res.json()) as { url: string; headers: Record<string, string> };
+      expect(seen.url).toBe('/echo?empty=1');
+      expect(seen.headers.authorization).toBe('Bearer access-initial');
+    });
+
     it('injects an API key through the provider templates, under the base path, and the caller cannot override it', async () => {
       const ts = get();
       const { res } = await call(ts, '/echo?api_key=evil&x=1', {
